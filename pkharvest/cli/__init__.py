@@ -1,0 +1,99 @@
+"""The ``pkharvest`` command line: thin Typer commands over the library.
+
+Each command group lives in its own module and registers itself on ``app``; domain errors
+(:class:`pkharvest.errors.PkHarvestError`) become one-line messages with an exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from pkharvest import __version__
+from pkharvest.errors import PkHarvestError
+
+app = typer.Typer(
+    name="pkharvest",
+    help="Harvest pharmacokinetic parameters from PubMed into a DuckDB store.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True)
+console = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"pkharvest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Harvest pharmacokinetic parameters from PubMed into a DuckDB store."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def fail(exc: PkHarvestError) -> typer.Exit:
+    """Print a domain error as one line on stderr and return the Exit to raise."""
+    err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=exc.exit_code)
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a command so that a PkHarvestError ends it with a one-line message."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PkHarvestError as exc:
+            raise fail(exc) from None
+
+    return wrapper
+
+
+# Command modules register their commands on `app` when imported (one module per group).
+from pkharvest.cli import (  # noqa: E402
+    commands_corpus,
+    commands_experiment,
+    commands_model,
+    commands_search,
+    commands_store,
+)
+
+__all__ = [
+    "app",
+    "commands_corpus",
+    "commands_experiment",
+    "commands_model",
+    "commands_search",
+    "commands_store",
+    "console",
+    "err_console",
+    "handle_errors",
+    "main",
+]
+
+
+def main() -> None:
+    try:
+        app()
+    except PkHarvestError as exc:  # pragma: no cover - commands catch their own
+        err_console.print(f"Error: {exc}")
+        sys.exit(exc.exit_code)

@@ -1,0 +1,1 @@
+"""Annotated PK sentence corpora (Prodigy JSONL as published with PRED and PKNER)."""

@@ -1,0 +1,55 @@
+"""Domain exceptions. The CLI turns each into a one-line message (and an exit code).
+
+Every error says *what* was wrong and *where* (file and line, PMID, option name) so that a user can
+fix the input without reading a traceback.
+"""
+
+from __future__ import annotations
+
+
+class PkHarvestError(Exception):
+    """Base class of every error pkharvest reports to a user."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, option: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        msg = super().__str__()
+        return f"{self.option}: {msg}" if self.option else msg
+
+
+class UsageError(PkHarvestError):
+    """An option or argument has an invalid value (names the option)."""
+
+    exit_code = 2
+
+
+class CorpusError(PkHarvestError):
+    """A corpus file is missing or malformed."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(f"{where}{message}")
+        self.path = path
+        self.line = line
+
+
+class ModelError(PkHarvestError):
+    """A model folder is missing, incomplete or incompatible."""
+
+
+class FetchError(PkHarvestError):
+    """E-utilities (or another remote source) could not be reached or returned bad data."""
+
+
+class StoreError(PkHarvestError):
+    """The DuckDB store is corrupt, foreign, locked or a write failed."""
+
+
+class NormalisationError(PkHarvestError):
+    """A unit or parameter could not be normalised (used internally; stored as a reason)."""

@@ -1,0 +1,1 @@
+"""Low-resource experiment grids, run store, statistics and report."""

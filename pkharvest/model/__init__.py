@@ -1,0 +1,1 @@
+"""Multi-task PK NER model: shared encoder, four heads, loss weighting, save/load."""

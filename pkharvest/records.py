@@ -1,0 +1,92 @@
+"""Typed records passed between the pipeline stages (fetch -> split -> filter -> tag -> link ->
+normalise -> store). Character offsets are always half-open ``[start, end)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AbstractSection:
+    """One (possibly labelled) part of an abstract, e.g. label="RESULTS"."""
+
+    text: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """A PubMed record as parsed from EFetch XML."""
+
+    pmid: str
+    title: str
+    sections: tuple[AbstractSection, ...] = ()
+    journal: str | None = None
+    year: int | None = None
+    doi: str | None = None
+    pmcid: str | None = None
+    mesh: tuple[str, ...] = ()
+    publication_types: tuple[str, ...] = ()
+    language: str | None = None
+
+    @property
+    def abstract(self) -> str:
+        """The abstract as plain text; labelled sections are kept as ``LABEL: text``."""
+        parts = [f"{s.label}: {s.text}" if s.label else s.text for s in self.sections]
+        return "\n".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of an article. ``start``/``end`` are offsets into the text of its ``section``
+    (``"title"`` or the abstract section label, or ``"abstract"`` for an unlabelled one)."""
+
+    pmid: str
+    index: int
+    text: str
+    start: int
+    end: int
+    section: str = "abstract"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A tagged span inside one sentence: offsets are relative to the sentence text."""
+
+    label: str
+    start: int
+    end: int
+    text: str
+    score: float = 1.0
+
+
+@dataclass
+class Measurement:
+    """One PK parameter estimate linked from entities in one sentence, raw then normalised."""
+
+    pmid: str
+    sentence_index: int
+    parameter_text: str
+    parameter_start: int
+    parameter_end: int
+    value_text: str | None = None
+    value_start: int | None = None
+    value_end: int | None = None
+    value: float | None = None
+    value_low: float | None = None
+    value_high: float | None = None
+    comparator: str | None = None
+    deviation_text: str | None = None
+    deviation: float | None = None
+    deviation_type: str | None = None
+    measurement_type: str | None = None
+    unit_text: str | None = None
+    # normalised
+    parameter: str | None = None
+    unit: str | None = None
+    value_canonical: float | None = None
+    value_low_canonical: float | None = None
+    value_high_canonical: float | None = None
+    drug: str | None = None
+    drug_source: str | None = None
+    flags: list[str] = field(default_factory=list)
