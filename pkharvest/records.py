@@ -26,6 +26,7 @@ class Article:
     doi: str | None = None
     pmcid: str | None = None
     mesh: tuple[str, ...] = ()
+    chemicals: tuple[str, ...] = ()  # ChemicalList/NameOfSubstance: used for drug attribution
     publication_types: tuple[str, ...] = ()
     language: str | None = None
 
