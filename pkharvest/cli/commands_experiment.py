@@ -2,4 +2,154 @@
 
 from __future__ import annotations
 
-from pkharvest.cli import app, console, handle_errors  # noqa: F401
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from pkharvest.cli import app, console, handle_errors
+from pkharvest.errors import UsageError
+
+experiment_app = typer.Typer(
+    help="The low-resource study: train a grid of configurations, then report statistics.",
+    no_args_is_help=True,
+)
+app.add_typer(experiment_app, name="experiment")
+
+
+def _parse_set(values: list[str]) -> dict[str, Any]:
+    """``--set key=value`` (value read as JSON where it parses, else as a string)."""
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"expected KEY=VALUE, got {item!r}", option="--set")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key.strip().replace("-", "_")] = value
+    return out
+
+
+@experiment_app.command("run")
+@handle_errors
+def run(
+    out: Path = typer.Option(..., "--out", help="Experiment folder (runs.duckdb is kept here)."),
+    corpus: Path | None = typer.Option(
+        None, "--corpus", help="Annotated corpus (Prodigy JSONL); default: the shared corpus."
+    ),
+    views: str = typer.Option("pk,full", "--views", help="Comma list of views: pk, full."),
+    fractions: str = typer.Option(
+        "1,0.75,0.5,0.25,0.1,0.075,0.05,0.025", "--fractions",
+        help="Comma list of training fractions in (0, 1].",
+    ),
+    weightings: str = typer.Option(
+        "none,fixed,uncertainty,hybrid", "--weightings",
+        help="Comma list of loss weightings (none = NER alone).",
+    ),
+    seeds: str = typer.Option(
+        "10", "--seeds", help="Number of seeds (0..N-1), or a comma list of seeds (e.g. 3,7)."
+    ),
+    ablate: bool = typer.Option(
+        False, "--ablate", help="Also train each multi-task configuration without each aux head."
+    ),
+    split: str = typer.Option(
+        "0.7,0.15,0.15", "--split", help="Train,dev,test shares of the article-grouped split."
+    ),
+    epochs: int | None = typer.Option(None, "--epochs", help="Maximum training epochs."),
+    max_length: int | None = typer.Option(None, "--max-length", help="Word pieces per window."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Training batch size."),
+    min_steps: int | None = typer.Option(
+        None, "--min-steps", help="Minimum optimiser steps (raises epochs on small data)."
+    ),
+    patience: int | None = typer.Option(None, "--patience", help="Early-stopping patience."),
+    encoder: str | None = typer.Option(None, "--encoder", help="Encoder name or path."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Any other training option as KEY=VALUE (repeatable), e.g. lr=3e-5."
+    ),
+    similarity_batches: int = typer.Option(
+        8, "--similarity-batches", min=0,
+        help="Dev batches for the task-gradient similarity of multi-task runs (0: skip).",
+    ),
+) -> None:
+    """Train every run of the grid not already stored in OUT/runs.duckdb (resumable)."""
+    from pkharvest.corpus.splits import parse_split
+    from pkharvest.experiment.grid import (
+        build_grid,
+        parse_fractions,
+        parse_seeds,
+        parse_views,
+        parse_weightings,
+    )
+    from pkharvest.experiment.runner import RunEvent, run_study
+
+    grid = build_grid(
+        parse_views(views), parse_fractions(fractions), parse_weightings(weightings),
+        parse_seeds(seeds), ablate=ablate,
+    )  # fmt: skip
+    options = _parse_set(set_)
+    given = {"epochs": epochs, "max_length": max_length, "batch_size": batch_size,
+             "min_steps": min_steps, "patience": patience, "encoder": encoder}  # fmt: skip
+    options.update({k: v for k, v in given.items() if v is not None})
+
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
+    )  # fmt: skip
+    task = None
+
+    def on_event(event: RunEvent) -> None:
+        nonlocal task
+        if task is None:
+            task = progress.add_task("runs", total=event.total)
+        if event.record is None:
+            progress.update(task, description=event.spec.key)
+            return
+        f1 = event.record.test_scores.get("ner.strict.micro.f1")
+        progress.console.print(
+            f"{event.spec.key}: test F1 {f1:.4f}, {event.record.wall_time_s:.0f} s", highlight=False
+        )
+        progress.advance(task)
+
+    with progress:
+        summary = run_study(
+            corpus, out, grid, options, split=parse_split(split),
+            similarity_batches=similarity_batches, on_event=on_event,
+        )  # fmt: skip
+    console.print(
+        f"{summary.planned} run(s) in the grid: {summary.skipped} already stored, "
+        f"{summary.trained} trained now ({summary.wall_time_s / 60:.1f} min). "
+        f"Runs are in {out / 'runs.duckdb'}; `pkharvest experiment report {out}` summarises them."
+    )
+
+
+@experiment_app.command("report")
+@handle_errors
+def report(
+    folder: Path = typer.Argument(..., help="Experiment folder holding runs.duckdb."),
+    metric: str = typer.Option(
+        "ner.strict.micro.f1", "--metric", help="Stored test score to analyse."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Where report.md and the figures go (default: FOLDER)."
+    ),
+) -> None:
+    """Write FOLDER/report.md and PNG figures from the stored runs: curves, seed variance,
+    repeated-measures ANOVA, ablations, task similarity."""
+    from pkharvest.experiment.report import write_report
+
+    result = write_report(folder, metric=metric, out_dir=out)
+    console.print(
+        f"Wrote {result.path} ({result.n_runs} run(s), {len(result.figures)} figure(s))."
+    )

@@ -2,4 +2,190 @@
 
 from __future__ import annotations
 
-from pkharvest.cli import app, console, handle_errors  # noqa: F401
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from pkharvest.cli import app, console, handle_errors
+from pkharvest.corpus.records import VIEWS
+from pkharvest.errors import UsageError
+from pkharvest.model.weighting import WEIGHTINGS
+from pkharvest.paths import default_model_dir
+
+_LABEL_STYLES = {"PK": "bold magenta", "VALUE": "bold cyan", "UNITS": "bold green",
+                 "RANGE": "bold yellow", "COMPARE": "bold red"}
+
+
+def _check_view(view: str | None) -> None:
+    if view is not None and view not in VIEWS:
+        raise UsageError(f"unknown view {view!r} (expected one of {', '.join(VIEWS)})",
+                         option="--view")
+
+
+def _score_table(scores: dict[str, Any], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("label", "strict P", "strict R", "strict F1", "partial F1", "support"):
+        table.add_column(col, justify="left" if col == "label" else "right")
+    strict, partial = scores["ner"]["strict"], scores["ner"]["partial"]
+    for lab, sc in strict["per_label"].items():
+        table.add_row(lab, f"{sc['precision']:.3f}", f"{sc['recall']:.3f}", f"{sc['f1']:.3f}",
+                      f"{partial['per_label'][lab]['f1']:.3f}", str(sc["support"]))
+    m = strict["micro"]
+    table.add_row("[bold]micro[/]", f"{m['precision']:.3f}", f"{m['recall']:.3f}",
+                  f"[bold]{m['f1']:.3f}[/]", f"{partial['micro']['f1']:.3f}", str(m["support"]))
+    table.caption = (f"bCLS F1 {scores['bcls']['f1']:.3f} · mCLS acc {scores['mcls']['accuracy']:.3f}"
+                     f" · mtCLS macro-F1 {scores['mtcls']['macro_f1']:.3f} · "
+                     f"{scores['n_sentences']} sentences")
+    return table
+
+
+@app.command("train")
+@handle_errors
+def train_cmd(
+    corpus: Path | None = typer.Option(
+        None, "--corpus", help="Prodigy JSONL corpus [default: PKHARVEST_CORPUS or the shared "
+        "annotated sentences]."),
+    view: str = typer.Option("full", "--view", help="Labels to learn: full (all five) or pk."),
+    split: str = typer.Option(
+        "0.7,0.15,0.15", "--split", help="train,dev,test proportions (split by article; "
+        "split seed fixed at 13 so every run sees the same test articles)."),
+    fraction: float = typer.Option(
+        1.0, "--fraction", help="Share of the training split to use (0 < F <= 1)."),
+    weighting: str = typer.Option(
+        "hybrid", "--weighting", help=f"Loss weighting: {'|'.join(WEIGHTINGS)} "
+        "(none = single-task NER)."),
+    seed: int = typer.Option(13, "--seed", help="Training (and subsampling) seed."),
+    encoder: str | None = typer.Option(
+        None, "--encoder", help="HF encoder name or local folder [default: the bundled "
+        "all-MiniLM-L6-v2]."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Model folder to write [default: PKHARVEST_MODEL or model/default]."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs."),
+    lr: float | None = typer.Option(None, "--lr", help="Encoder learning rate."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Sentences per batch."),
+    max_length: int | None = typer.Option(
+        None, "--max-length", help="Word pieces per window (longer sentences are windowed)."),
+    reference: bool = typer.Option(
+        False, "--reference", help="Use the reference set-up (batch 32, max length 256, AdamW "
+        "3e-5, patience 3, ...) instead of the tuned defaults."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Train the multi-task PK NER model, score it on the held-out test split and save it
+    (weights, config, tokenizer, metrics.json, model card)."""
+    from pkharvest.corpus.reader import apply_view, read_corpus
+    from pkharvest.corpus.sample import downsample
+    from pkharvest.corpus.splits import DEFAULT_SEED, parse_split, split_by_article
+    from pkharvest.training.evaluate import evaluate
+    from pkharvest.training.trainer import TrainConfig, train
+
+    _check_view(view)
+    proportions = parse_split(split)
+    overrides: dict[str, Any] = {"view": view, "split": proportions, "fraction": fraction,
+                                 "weighting": weighting, "seed": seed}
+    for key, value in (("encoder", encoder), ("epochs", epochs), ("lr", lr),
+                       ("batch_size", batch_size), ("max_length", max_length)):
+        if value is not None:
+            overrides[key] = value
+    if reference and lr is not None:
+        overrides["head_lr"] = lr
+    config = TrainConfig.reference(**overrides) if reference else TrainConfig(**overrides)
+    examples = apply_view(read_corpus(corpus), view)
+    parts = split_by_article(examples, proportions, DEFAULT_SEED)
+    train_set = downsample(parts.train, fraction, seed) if fraction < 1.0 else parts.train
+    console.print(f"train {len(train_set)} · dev {len(parts.dev)} · test {len(parts.test)} "
+                  f"sentences (view {view}, weighting {config.weighting})", highlight=False)
+    result = train(train_set, parts.dev, config, progress=not quiet)
+    tagger = result.tagger
+    if parts.test:
+        test = evaluate(tagger, parts.test)
+        tagger.metrics["test"] = test
+        tagger.metrics["n_test"] = len(parts.test)
+        console.print(_score_table(test, "held-out test split"))
+    folder = tagger.save(out or default_model_dir())
+    console.print(f"model {tagger.version} saved to {folder} (best epoch {result.best_epoch} of "
+                  f"{result.epochs_run}, {result.wall_time_s:.0f} s)", highlight=False)
+
+
+@app.command("evaluate")
+@handle_errors
+def evaluate_cmd(
+    model: Path | None = typer.Option(
+        None, "--model", help="Model folder [default: PKHARVEST_MODEL or model/default]."),
+    corpus: Path | None = typer.Option(
+        None, "--corpus", help="Prodigy JSONL corpus to score (the whole file)."),
+    view: str | None = typer.Option(
+        None, "--view", help="Score only the labels of this view [default: the model's]."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object, nothing else."),
+) -> None:
+    """Score a model on every sentence of a corpus file (strict and partial span F1 per label,
+    micro-pooled, plus the sentence and token classification heads)."""
+    from pkharvest.corpus.reader import apply_view, read_corpus
+    from pkharvest.model.tagger import PKTagger
+    from pkharvest.training.evaluate import evaluate
+
+    _check_view(view)
+    tagger = PKTagger.load(model or default_model_dir())
+    view = view or tagger.config.view
+    if not set(VIEWS[view]) <= set(tagger.labels):
+        raise UsageError(f"the model tags {', '.join(tagger.labels)}; view {view!r} needs "
+                         f"{', '.join(VIEWS[view])}", option="--view")
+    examples = apply_view(read_corpus(corpus), view)
+    scores = evaluate(tagger, examples, labels=VIEWS[view])
+    scores["model_version"] = tagger.version
+    if as_json:
+        sys.stdout.write(json.dumps(scores, sort_keys=True) + "\n")
+        return
+    console.print(_score_table(scores, f"{tagger.version} on {len(examples)} sentences"))
+
+
+@app.command("tag")
+@handle_errors
+def tag_cmd(
+    texts: list[str] | None = typer.Argument(None, help="Sentences to tag."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Model folder [default: PKHARVEST_MODEL or model/default]."),
+    input_file: Path | None = typer.Option(
+        None, "--input", help="A text file with one sentence per line ('-' for stdin)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON array, nothing else."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Sentences per batch."),
+) -> None:
+    """Tag PK entities (label, character offsets, confidence) in sentences."""
+    from pkharvest.model.tagger import PKTagger
+
+    sentences = list(texts or [])
+    if input_file is not None:
+        if str(input_file) == "-":
+            raw = sys.stdin.read()
+        else:
+            try:
+                raw = input_file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"cannot read {input_file}: {exc}", option="--input") from None
+        sentences += [line for line in raw.splitlines() if line.strip()]
+    if not sentences:
+        raise UsageError("give sentences as arguments or with --input", option="TEXT")
+    tagger = PKTagger.load(model or default_model_dir())
+    preds = tagger.predict(sentences, batch_size=batch_size)
+    if as_json:
+        payload = [{"text": p.text, "pk_probability": p.pk_probability,
+                    "mention_bucket": p.mention_bucket,
+                    "entities": [{"label": e.label, "start": e.start, "end": e.end,
+                                  "text": e.text, "score": e.score} for e in p.entities]}
+                   for p in preds]
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    for p in preds:
+        line = Text(p.text)
+        for e in p.entities:
+            line.stylize(_LABEL_STYLES.get(e.label, "bold"), e.start, e.end)
+        console.print(line)
+        for e in p.entities:
+            console.print(f"  {e.label:<8} {e.start:>4}-{e.end:<4} {e.score:.2f}  {e.text}",
+                          highlight=False, markup=False)
+        console.print(f"  [dim]mention probability {p.pk_probability:.2f}, "
+                      f"mentions bucket {p.mention_bucket}[/]")

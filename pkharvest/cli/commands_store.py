@@ -1,5 +1,201 @@
-"""`pkharvest query|export|show|refresh`: the parameter store."""
+"""`pkharvest query|export|show|refresh`: the parameter store.
+
+Exit codes: 0 success; 1 store error (missing, corrupt or foreign file, store locked or in use,
+a query that fails); 2 usage error (bad option, unknown query or ``--param``, unknown PMID).
+"""
 
 from __future__ import annotations
 
-from pkharvest.cli import app, console, handle_errors  # noqa: F401
+import csv
+import io
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from pkharvest.cli import app, console, handle_errors
+from pkharvest.errors import UsageError
+from pkharvest.store import EXPORT_FORMATS, ArticleView, Store, list_queries
+
+QUERY_FORMATS = ("table", "csv", "json")
+LABEL_STYLES: dict[str, str] = {
+    "PK": "bold cyan",
+    "VALUE": "bold green",
+    "UNITS": "bold yellow",
+    "RANGE": "bold magenta",
+    "COMPARE": "bold red",
+}
+DEFAULT_LABEL_STYLE = "bold underline"
+
+_DB_HELP = "The DuckDB store file."
+
+
+def parse_params(items: list[str]) -> dict[str, str]:
+    """``key=value`` strings to a dict (UsageError naming ``--param`` when malformed)."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"expected key=value, got {item!r}", option="--param")
+        if key in out:
+            raise UsageError(f"parameter {key!r} given twice", option="--param")
+        out[key] = value
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def _print_queries() -> None:
+    table = Table(title="Queries (queries/*.sql)")
+    table.add_column("name", style="bold")
+    table.add_column("parameters")
+    table.add_column("description")
+    for spec in list_queries():
+        params = ", ".join(p.name if p.required else f"{p.name}={p.default!r}" for p in spec.params)
+        table.add_row(spec.name, params, spec.description.split(". ")[0])
+    console.print(table)
+
+
+@app.command("query")
+@handle_errors
+def query_cmd(
+    query: str | None = typer.Argument(
+        None,
+        metavar="NAME|FILE",
+        help="A query of queries/ by name (e.g. parameter_summary) or a .sql file;"
+        " leave out to list the queries.",
+    ),
+    db: Path | None = typer.Option(None, "--db", help=_DB_HELP),
+    param: list[str] = typer.Option(
+        [], "--param", "-p", help="Query parameter key=value (repeat); values are bound."
+    ),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+) -> None:
+    """Run a ready-made or own SQL query on the store (read-only) and print the result."""
+    if fmt not in QUERY_FORMATS:
+        raise UsageError(f"must be one of {', '.join(QUERY_FORMATS)}", option="--format")
+    params = parse_params(param)
+    if query is None:
+        _print_queries()
+        return
+    if db is None:
+        raise UsageError("give the store file to query", option="--db")
+    with Store(db, read_only=True) as store:
+        columns, rows = store.run_query(query, params)
+    if fmt == "json":
+        records = [{c: _json_value(v) for c, v in zip(columns, r, strict=True)} for r in rows]
+        typer.echo(json.dumps(records, indent=2, ensure_ascii=False, default=str))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[_cell(v) for v in r] for r in rows])
+        typer.echo(buf.getvalue(), nl=False)
+    else:
+        table = Table(title=f"{query} ({len(rows)} rows)")
+        for c in columns:
+            table.add_column(c, overflow="fold")
+        for r in rows:
+            table.add_row(*(_cell(v) for v in r))
+        console.print(table)
+
+
+@app.command("export")
+@handle_errors
+def export_cmd(
+    db: Path = typer.Option(..., "--db", help=_DB_HELP),
+    out: Path = typer.Option(..., "--out", "-o", help="File to write (overwritten)."),
+    fmt: str = typer.Option("parquet", "--format", "-f", help="parquet or csv."),
+    drug: list[str] = typer.Option([], "--drug", help="Only this drug (repeat; any case)."),
+    parameter: list[str] = typer.Option(
+        [], "--parameter", help="Only this canonical parameter, e.g. clearance (repeat)."
+    ),
+) -> None:
+    """Export measurements with their sentence, article and run provenance to Parquet or CSV."""
+    if fmt not in EXPORT_FORMATS:
+        raise UsageError(f"must be one of {', '.join(EXPORT_FORMATS)}", option="--format")
+    with Store(db, read_only=True) as store:
+        n = store.export(out, fmt, drugs=drug, parameters=parameter)
+    console.print(f"Exported {n} measurement(s) to {out}", highlight=False)
+
+
+def _sentence_text(text: str, view_mentions: tuple[Any, ...]) -> Text:
+    rich_text = Text(text)
+    for e in view_mentions:
+        if 0 <= e.start < e.end <= len(text):
+            rich_text.stylize(LABEL_STYLES.get(e.label, DEFAULT_LABEL_STYLE), e.start, e.end)
+    return rich_text
+
+
+def _render(view: ArticleView) -> None:
+    a = view.article
+    console.print(Text(a.title, style="bold"))
+    where = ", ".join(str(x) for x in (a.journal, a.year) if x)
+    console.print(
+        Text(f"PMID {a.pmid}  {where}  {view.url}  model {view.model_version}", style="dim")
+    )
+    legend = Text("labels: ")
+    for label, style in LABEL_STYLES.items():
+        legend.append(label, style=style)
+        legend.append(" ")
+    console.print(legend)
+    for s in view.sentences:
+        score = "" if s.pk_score is None else f" pk={s.pk_score:.2f}"
+        kept = "" if s.kept else " (filtered out)"
+        console.print(Text(f"[{s.index}] {s.section}{score}{kept}", style="dim"))
+        console.print(_sentence_text(s.text, s.mentions), soft_wrap=True)
+        for m in s.measurements:
+            line = Text("    → ")
+            line.append(m.parameter_text, style=LABEL_STYLES["PK"])
+            if m.parameter:
+                line.append(f" ({m.parameter})")
+            line.append(" = ")
+            line.append(f"{m.comparator or ''}{m.value_text or '?'}", style=LABEL_STYLES["VALUE"])
+            if m.unit_text:
+                line.append(" ")
+                line.append(m.unit_text, style=LABEL_STYLES["UNITS"])
+            if m.value_canonical is not None:
+                line.append(f"  ⇒ {m.value_canonical:.6g} {m.unit or ''}")
+            extras = [x for x in (m.measurement_type, m.drug and f"drug {m.drug}") if x]
+            if extras:
+                line.append("  " + ", ".join(extras), style="dim")
+            if m.flags:
+                line.append("  flags: " + "; ".join(m.flags), style="red")
+            console.print(line, soft_wrap=True)
+
+
+@app.command("show")
+@handle_errors
+def show_cmd(
+    pmid: str = typer.Argument(..., help="PubMed id of a stored article."),
+    db: Path = typer.Option(..., "--db", help=_DB_HELP),
+) -> None:
+    """Show a stored article: sentences with entities coloured by label, measurements below.
+
+    Each sentence is printed with its tagged entities coloured by label (PK, VALUE, UNITS,
+    RANGE, COMPARE); the measurements linked in it are listed under it with their canonical
+    value, unit, drug and flags."""
+    with Store(db, read_only=True) as store:
+        view = store.article_view(pmid.strip())
+    if view is None:
+        raise UsageError(f"PMID {pmid} is not in store {db}", option="PMID")
+    _render(view)

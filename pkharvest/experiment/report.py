@@ -1,0 +1,373 @@
+"""``experiment report``: report.md and PNG figures of a study, from its run store only."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from pkharvest.errors import UsageError
+from pkharvest.experiment.grid import HEADS
+from pkharvest.experiment.runstore import RUNS_FILE, RunStore
+from pkharvest.experiment.statistics import (
+    AnovaResult,
+    ablation_deltas,
+    describe,
+    pairing_anova,
+    rm_anova,
+)
+
+log = logging.getLogger(__name__)
+
+REPORT_FILE = "report.md"
+DEFAULT_METRIC = "ner.strict.micro.f1"
+
+
+@dataclass
+class Report:
+    """What :func:`write_report` wrote."""
+
+    path: Path
+    figures: list[Path] = field(default_factory=list)
+    n_runs: int = 0
+    anovas: dict[str, AnovaResult] = field(default_factory=dict)
+
+
+def write_report(
+    folder: Path, metric: str = DEFAULT_METRIC, out_dir: Path | None = None
+) -> Report:
+    """Write ``report.md`` and its figures into ``out_dir`` (default: the experiment folder)
+    from the runs stored in ``folder/runs.duckdb``."""
+    folder = Path(folder)
+    if not (folder / RUNS_FILE).exists():
+        raise UsageError(f"no {RUNS_FILE} in {folder}: run `pkharvest experiment run` first")
+    store = RunStore(folder, create=False)
+    out_dir = Path(out_dir) if out_dir else folder
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runs = store.runs()
+    if runs.empty:
+        raise UsageError(f"{folder / RUNS_FILE} holds no finished run yet")
+    known = store.metrics()
+    if metric not in known:
+        raise UsageError(
+            f"no stored test score named {metric!r} (stored: {', '.join(known[:12])}…)",
+            option="--metric",
+        )
+    scores = store.scores(metric=metric)
+    all_scores = store.scores()
+    sims = store.similarities()
+    report = Report(path=out_dir / REPORT_FILE, n_runs=len(runs))
+
+    md: list[str] = ["# Low-resource study: report", ""]
+    md += _overview(folder, runs, store.settings(), metric)
+    for view in sorted(runs["view"].unique()):
+        md += [f"## View `{view}`", ""]
+        vs = scores[scores["view"] == view]
+        main = vs[~vs["ablated"]]
+        md += _main_section(view, main, metric, out_dir, report)
+        md += _anova_section(view, main, metric, report)
+        md += _task_section(all_scores[(all_scores["view"] == view) & ~all_scores["ablated"]])
+        md += _ablation_section(vs, metric)
+        md += _similarity_section(view, sims[sims["view"] == view], out_dir, report)
+    report.path.write_text("\n".join(md) + "\n", encoding="utf-8")
+    log.info("wrote %s and %d figure(s)", report.path, len(report.figures))
+    return report
+
+
+# -- sections ----------------------------------------------------------------------------------
+def _overview(folder: Path, runs: pd.DataFrame, settings: dict, metric: str) -> list[str]:
+    full = runs[~runs["ablated"]]
+    lines = [
+        f"All numbers below are computed from the {len(runs)} finished run(s) stored in "
+        f"`{RUNS_FILE}` of this folder; nothing else is read. Main score: test `{metric}`.",
+        "",
+        f"- views: {', '.join(sorted(runs['view'].unique()))}",
+        f"- training fractions: {', '.join(_frac(f) for f in sorted(runs['fraction'].unique()))}",
+        f"- configurations: {', '.join(sorted(full['configuration'].unique()))}",
+        f"- ablation runs: {int(runs['ablated'].sum())}",
+        f"- seeds: {', '.join(str(s) for s in sorted(runs['seed'].unique()))}",
+        f"- total training time: {runs['wall_time_s'].sum() / 60:.1f} min",
+    ]
+    matched = _matched_subsets(runs)
+    lines.append(f"- matched seeds: {matched}")
+    if settings:
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))
+        lines.append(f"- settings: {shown}")
+    return [*lines, ""]
+
+
+def _matched_subsets(runs: pd.DataFrame) -> str:
+    """Check from the stored hashes that each (view, seed, fraction) saw one training subset and
+    each (view, seed) one dev and one test set."""
+    n_train = runs.groupby(["view", "seed", "fraction"])["train_hash"].nunique()
+    n_eval = runs.groupby(["view", "seed"])[["dev_hash", "test_hash"]].nunique()
+    bad = int((n_train > 1).sum()) + int((n_eval > 1).any(axis=1).sum())
+    if bad:
+        return f"**NO** — {bad} seed group(s) saw different examples across configurations"
+    return "yes — every configuration of a seed and fraction trained on the same subset (hash)"
+
+
+def _main_section(
+    view: str, main: pd.DataFrame, metric: str, out_dir: Path, report: Report
+) -> list[str]:
+    if main.empty:
+        return ["No full-head runs for this view.", ""]
+    summary = describe(main, ["configuration", "fraction"])
+    fractions = sorted(main["fraction"].unique(), reverse=True)
+    configs = sorted(main["configuration"].unique())
+    cell = {(r.configuration, r.fraction): r for r in summary.itertuples()}
+    head = ["configuration", *[_frac(f) for f in fractions]]
+    rows = [
+        [c, *[_mean_sd(cell.get((c, f))) for f in fractions]] for c in configs
+    ]
+    lines = [f"### Test `{metric}` by configuration and training fraction", ""]
+    lines += ["Mean ± sd over seeds (n seeds).", ""]
+    lines += _table(head, rows)
+    var_rows = [
+        [c, *[_var(cell.get((c, f))) for f in fractions]] for c in configs
+    ]
+    lines += ["", "Seed variance (sd², with min–max) per configuration and fraction:", ""]
+    lines += _table(head, var_rows)
+    fig = out_dir / f"f1_vs_fraction_{view}.png"
+    _plot_fraction_curve(main, summary, configs, metric, view, fig)
+    fig_sd = out_dir / f"seed_sd_{view}.png"
+    _plot_heatmap(
+        summary.pivot(index="configuration", columns="fraction", values="sd").reindex(
+            index=configs, columns=fractions
+        ),
+        [_frac(f) for f in fractions],
+        configs,
+        f"seed sd of {metric} ({view})",
+        fig_sd,
+        cmap="viridis",
+    )
+    report.figures += [fig, fig_sd]
+    lines += ["", f"![{metric} vs training fraction]({fig.name})", ""]
+    lines += [f"![seed sd]({fig_sd.name})", ""]
+    return lines
+
+
+def _anova_section(view: str, main: pd.DataFrame, metric: str, report: Report) -> list[str]:
+    lines = ["### Repeated-measures ANOVA", ""]
+    lines += [
+        f"`statsmodels` AnovaRM of test `{metric}`; subjects = seeds; within-factors "
+        "configuration and training fraction.",
+        "",
+    ]
+    if main.empty:
+        return [*lines, "No runs.", ""]
+    result = rm_anova(main, depvar="value", subject="seed", within=["configuration", "fraction"])
+    report.anovas[view] = result
+    lines += _anova_lines(result)
+    return lines
+
+
+def _anova_lines(result: AnovaResult) -> list[str]:
+    lines = [f"- note: {n}" for n in result.notes]
+    if result.ok:
+        used = result.subjects_used
+        shown = ", ".join(str(s) for s in used) if len(used) <= 12 else f"{len(used)}"
+        lines.append(f"- subjects used ({result.subject}): {shown}")
+        lines.append("")
+        lines += _table(
+            ["source", "F", "df", "df error", "p", "partial η²"],
+            [
+                [r.source, f"{r.f:.3f}", f"{r.df_num:g}", f"{r.df_den:g}", _p(r.p),
+                 f"{r.partial_eta_sq:.3f}"]
+                for r in result.rows
+            ],
+        )  # fmt: skip
+    return [*lines, ""]
+
+
+def _task_section(all_scores: pd.DataFrame) -> list[str]:
+    """Per-label NER F1 and the auxiliary tasks' F1/accuracy, mean ± sd over all runs of a
+    configuration (all fractions and seeds)."""
+    wanted = all_scores[
+        all_scores["metric"].str.match(r"^ner\.strict\.per_label\.[^.]+\.f1$")
+        | (
+            all_scores["metric"].str.match(r"^(bcls|mcls|mtcls)\.")
+            & all_scores["metric"].str.contains(r"(?:f1|accuracy)$")
+            & ~all_scores["metric"].str.contains("per_label")
+        )
+    ]
+    if wanted.empty:
+        return []
+    summary = describe(wanted, ["configuration", "metric"])
+    metrics = sorted(summary["metric"].unique())
+    configs = sorted(summary["configuration"].unique())
+    cell = {(r.configuration, r.metric): r for r in summary.itertuples()}
+    lines = ["### Per-label and per-task test scores", ""]
+    lines += ["Mean ± sd over all fractions and seeds (n runs).", ""]
+    lines += _table(
+        ["metric", *configs], [[m, *[_mean_sd(cell.get((c, m))) for c in configs]] for m in metrics]
+    )
+    return [*lines, ""]
+
+
+def _ablation_section(view_scores: pd.DataFrame, metric: str) -> list[str]:
+    if not view_scores["ablated"].any():
+        return []
+    table = ablation_deltas(view_scores)
+    lines = ["### Ablation: auxiliary head removed", ""]
+    lines += [
+        f"Test `{metric}` of each configuration without one auxiliary head, paired with the "
+        "full-head run of the same weighting, fraction and seed; Δ = ablated − full; p from a "
+        "paired t-test over all pairs (all fractions and seeds).",
+        "",
+    ]
+    lines += _table(
+        ["weighting", "removed head", "full", "ablated", "Δ mean", "Δ sd", "n", "p"],
+        [
+            [r.weighting, r.removed, _num(r.full_mean), _num(r.ablated_mean),
+             _num(r.delta_mean, signed=True), _num(r.delta_sd), str(r.n), _p(r.p)]
+            for r in table.itertuples()
+        ],
+    )  # fmt: skip
+    return [*lines, ""]
+
+
+def _similarity_section(
+    view: str, sims: pd.DataFrame, out_dir: Path, report: Report
+) -> list[str]:
+    if sims.empty:
+        return []
+    lines = ["### Task interaction: gradient cosine similarity", ""]
+    n_batches = sorted(sims["n_batches"].unique())
+    lines += [
+        "For each task i, g_i = ∇ of L_i over the shared encoder parameters, averaged over "
+        f"{', '.join(str(int(n)) for n in n_batches)} dev batch(es) and flattened; the value is "
+        "cos(g_i, g_j) (see docs/experiments.md). Mean ± sd over runs.",
+        "",
+    ]
+    full = sims[~sims["ablated"]].copy()
+    full["pair"] = full["task_a"] + "–" + full["task_b"]
+    summary = describe(full, ["pair", "configuration"], value="cosine")
+    configs = sorted(summary["configuration"].unique())
+    pairs = sorted(summary["pair"].unique())
+    cell = {(r.pair, r.configuration): r for r in summary.itertuples()}
+    rows = [[p, *[_mean_sd(cell.get((p, c))) for c in configs]] for p in pairs]
+    lines += _table(["task pair", *configs], rows)
+    tasks = [h for h in HEADS if h in set(full["task_a"]) | set(full["task_b"])]
+    mean = full.groupby(["task_a", "task_b"])["cosine"].mean()
+    matrix = pd.DataFrame(np.eye(len(tasks)), index=tasks, columns=tasks)
+    for (a, b), v in mean.items():
+        matrix.loc[a, b] = matrix.loc[b, a] = v
+    fig = out_dir / f"task_similarity_{view}.png"
+    _plot_heatmap(
+        matrix, tasks, tasks, f"mean gradient cosine ({view})", fig, cmap="coolwarm",
+        vmin=-1.0, vmax=1.0,
+    )  # fmt: skip
+    report.figures.append(fig)
+    lines += ["", f"![task similarity]({fig.name})", ""]
+    lines += ["Repeated-measures ANOVA of the cosine across task pairs (subject = run):", ""]
+    lines += _anova_lines(pairing_anova(sims))
+    return lines
+
+
+# -- figures -----------------------------------------------------------------------------------
+def _plot_fraction_curve(
+    main: pd.DataFrame,
+    summary: pd.DataFrame,
+    configs: Sequence[str],
+    metric: str,
+    view: str,
+    path: Path,
+) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, config in enumerate(configs):
+        color = f"C{i}"
+        s = summary[summary["configuration"] == config].sort_values("fraction")
+        sd = s["sd"].fillna(0.0)
+        ax.plot(s["fraction"], s["mean"], marker="o", color=color, label=config)
+        ax.fill_between(s["fraction"], s["mean"] - sd, s["mean"] + sd, color=color, alpha=0.15)
+        pts = main[main["configuration"] == config]
+        ax.scatter(pts["fraction"], pts["value"], color=color, s=8, alpha=0.5)
+    fractions = sorted(main["fraction"].unique())
+    if len(fractions) > 1 and fractions[-1] / fractions[0] > 4:
+        ax.set_xscale("log")
+    ax.set_xticks(fractions)
+    ax.set_xticklabels([_frac(f) for f in fractions], rotation=45)
+    ax.minorticks_off()
+    ax.set_xlabel("training fraction")
+    ax.set_ylabel(f"test {metric}")
+    ax.set_title(f"{metric} vs training fraction ({view}): mean ± sd, points = seeds")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _plot_heatmap(
+    matrix: pd.DataFrame,
+    xlabels: Sequence[str],
+    ylabels: Sequence[str],
+    title: str,
+    path: Path,
+    *,
+    cmap: str,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> None:
+    values = matrix.to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(xlabels), 1.2 + 0.6 * len(ylabels)))
+    im = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(len(xlabels)), labels=list(xlabels), rotation=45)
+    ax.set_yticks(range(len(ylabels)), labels=list(ylabels))
+    for (i, j), v in np.ndenumerate(values):
+        if np.isfinite(v):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(im, ax=ax)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# -- formatting --------------------------------------------------------------------------------
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    # A few lines instead of pandas.to_markdown, which needs the extra `tabulate` package.
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join(" --- " for _ in head) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def _frac(f: float) -> str:
+    return f"{f:g}"
+
+
+def _num(v: float, signed: bool = False) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{v:+.4f}" if signed else f"{v:.4f}"
+
+
+def _p(p: float) -> str:
+    if p is None or math.isnan(p):
+        return "–"
+    return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _mean_sd(r: object | None) -> str:
+    if r is None:
+        return "–"
+    sd = "" if math.isnan(r.sd) else f" ± {r.sd:.4f}"
+    return f"{r.mean:.4f}{sd} ({r.n})"
+
+
+def _var(r: object | None) -> str:
+    if r is None:
+        return "–"
+    var = "–" if math.isnan(r.var) else f"{r.var:.2e}"
+    return f"{var} [{r.min:.4f}–{r.max:.4f}]"

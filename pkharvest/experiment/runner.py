@@ -1,0 +1,235 @@
+"""Running a study grid: matched data per seed, training, evaluation, gradient similarity, and
+one stored row set per finished run (resumable, incremental).
+
+Matched seeds: for seed s the corpus (in the run's view) is split by article with
+``split_by_article(examples, split, seed=s)``, then the training part is downsampled with
+``downsample(train, fraction, seed=s)``. Every configuration (weighting, heads) of the same
+view, seed and fraction therefore sees the same training subset, dev set and test set; the
+hashes of their example ids are stored with each run and checked against the runs already
+stored before training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pkharvest.corpus.reader import apply_view, read_corpus, resolve_corpus_path
+from pkharvest.corpus.records import Example
+from pkharvest.corpus.sample import downsample
+from pkharvest.corpus.splits import DEFAULT_PROPORTIONS, split_by_article
+from pkharvest.errors import StoreError, UsageError
+from pkharvest.experiment.grid import RunSpec, ids_hash
+from pkharvest.experiment.runstore import RunRecord, RunStore
+from pkharvest.experiment.similarity import DEFAULT_BATCHES, gradient_similarity
+
+log = logging.getLogger(__name__)
+
+#: TrainConfig fields that the grid sets per run; the others are the study's training options.
+PER_RUN_FIELDS = ("view", "fraction", "weighting", "seed", "heads", "split")
+
+
+@dataclass(frozen=True)
+class RunData:
+    """The examples one run trains, selects and is scored on."""
+
+    train: list[Example]
+    dev: list[Example]
+    test: list[Example]
+
+    @property
+    def hashes(self) -> tuple[str, str, str]:
+        return ids_hash(self.train), ids_hash(self.dev), ids_hash(self.test)
+
+
+@dataclass
+class RunEvent:
+    """Reported to the caller before (``record is None``) and after each run is trained."""
+
+    spec: RunSpec
+    index: int
+    total: int
+    record: RunRecord | None = None
+
+
+@dataclass
+class StudySummary:
+    planned: int
+    skipped: int
+    trained: int = 0
+    wall_time_s: float = 0.0
+    run_keys: list[str] = field(default_factory=list)
+
+
+def train_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Validate the study's training options (TrainConfig fields other than the per-run ones)
+    and return them complete, defaults filled in: the settings every run of a folder shares."""
+    from pkharvest.training.trainer import TrainConfig
+
+    options = dict(options or {})
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    for key in options:
+        if key in PER_RUN_FIELDS:
+            raise UsageError(f"{key!r} is set by the grid, not a training option", option="--set")
+        if key not in names:
+            known = ", ".join(sorted(names - set(PER_RUN_FIELDS)))
+            raise UsageError(f"unknown training option {key!r} (known: {known})", option="--set")
+    full = TrainConfig(**options).to_dict()
+    return {k: v for k, v in full.items() if k not in PER_RUN_FIELDS}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class StudyData:
+    """Views, seed splits and downsampled training sets of one corpus, cached."""
+
+    def __init__(self, examples: Sequence[Example], split: Sequence[float]) -> None:
+        self.examples = list(examples)
+        self.split = tuple(split)
+        self._view = lru_cache(maxsize=None)(self._make_view)
+        self._split = lru_cache(maxsize=4)(self._make_split)
+
+    def _make_view(self, view: str) -> list[Example]:
+        return apply_view(self.examples, view)
+
+    def _make_split(self, view: str, seed: int) -> Any:
+        return split_by_article(self._view(view), self.split, seed=seed)
+
+    def for_run(self, spec: RunSpec) -> RunData:
+        parts = self._split(spec.view, spec.seed)
+        train = downsample(parts.train, spec.fraction, seed=spec.seed)
+        return RunData(train=train, dev=list(parts.dev), test=list(parts.test))
+
+
+def train_one(
+    spec: RunSpec,
+    data: RunData,
+    options: Mapping[str, Any],
+    *,
+    split: Sequence[float] = DEFAULT_PROPORTIONS,
+    similarity_batches: int = DEFAULT_BATCHES,
+) -> RunRecord:
+    """Train, score on test, measure task-gradient similarity (multi-task runs only)."""
+    from pkharvest.training.evaluate import evaluate, flatten_scores
+    from pkharvest.training.trainer import TrainConfig, train
+
+    config = TrainConfig(
+        view=spec.view, fraction=spec.fraction, weighting=spec.weighting, seed=spec.seed,
+        heads=spec.heads, split=tuple(split), **options,
+    )  # fmt: skip
+    result = train(data.train, data.dev, config, out_dir=None, progress=False)
+    test_scores = flatten_scores(evaluate(result.tagger, data.test))
+    sims: dict[tuple[str, str], float] = {}
+    n_batches = 0
+    if spec.multi_task and similarity_batches > 0:
+        sims, n_batches = gradient_similarity(
+            result.tagger, data.dev, max_batches=similarity_batches
+        )
+    train_hash, dev_hash, test_hash = data.hashes
+    return RunRecord(
+        spec=spec,
+        train_hash=train_hash,
+        dev_hash=dev_hash,
+        test_hash=test_hash,
+        n_train=len(data.train),
+        n_dev=len(data.dev),
+        n_test=len(data.test),
+        test_scores=test_scores,
+        dev_scores=flatten_scores(result.dev_scores or {}),
+        epochs_run=result.epochs_run,
+        best_epoch=result.best_epoch,
+        wall_time_s=result.wall_time_s,
+        config=config.to_dict(),
+        history=result.history,
+        similarities=sims,
+        similarity_batches=n_batches,
+    )
+
+
+def run_study(
+    corpus: Path | None,
+    out_dir: Path,
+    grid: Sequence[RunSpec],
+    options: Mapping[str, Any] | None = None,
+    *,
+    split: Sequence[float] = DEFAULT_PROPORTIONS,
+    similarity_batches: int = DEFAULT_BATCHES,
+    on_event: Callable[[RunEvent], None] | None = None,
+) -> StudySummary:
+    """Train every run of ``grid`` not yet stored in ``out_dir/runs.duckdb``, storing each as
+    it finishes. A folder's runs must share corpus, split and training options (checked).
+    ``on_event`` hears of each run before and after training (for a progress bar)."""
+    started = time.perf_counter()
+    corpus_path = resolve_corpus_path(corpus)
+    settings = {
+        "corpus_sha256": file_sha256(corpus_path),
+        "split": list(split),
+        "similarity_batches": similarity_batches,
+        "train": train_options(options),
+    }
+    store = RunStore(out_dir)
+    store.check_settings(settings)
+    done = store.done()
+    todo = [s for s in grid if s.key not in done]
+    summary = StudySummary(planned=len(grid), skipped=len(grid) - len(todo))
+    log.info("%d run(s) planned, %d already stored, %d to train", len(grid),
+             summary.skipped, len(todo))  # fmt: skip
+    if not todo:
+        return summary
+    data = StudyData(read_corpus(corpus_path), split)
+    known = _subset_hashes(store)
+    opts = {k: v for k, v in settings["train"].items()}
+    for i, spec in enumerate(todo):
+        run_data = data.for_run(spec)
+        _check_matched(spec, run_data, known)
+        if on_event:
+            on_event(RunEvent(spec=spec, index=i, total=len(todo)))
+        record = train_one(spec, run_data, opts, split=split,
+                           similarity_batches=similarity_batches)  # fmt: skip
+        store.add(record)
+        known.setdefault(_group(spec), record.train_hash)
+        summary.trained += 1
+        summary.run_keys.append(spec.key)
+        if on_event:
+            on_event(RunEvent(spec=spec, index=i, total=len(todo), record=record))
+    summary.wall_time_s = time.perf_counter() - started
+    return summary
+
+
+def _group(spec: RunSpec) -> tuple[str, int, float]:
+    return (spec.view, spec.seed, spec.fraction)
+
+
+def _subset_hashes(store: RunStore) -> dict[tuple[str, int, float], str]:
+    runs = store.runs()
+    out: dict[tuple[str, int, float], str] = {}
+    for r in runs.itertuples():
+        out.setdefault((r.view, int(r.seed), float(r.fraction)), r.train_hash)
+    return out
+
+
+def _check_matched(
+    spec: RunSpec, data: RunData, known: dict[tuple[str, int, float], str]
+) -> None:
+    if not data.test:
+        raise UsageError("the split leaves no test sentences", option="--split")
+    stored = known.get(_group(spec))
+    if stored is not None and stored != ids_hash(data.train):
+        raise StoreError(
+            f"run {spec.key}: its training subset differs from the stored runs of the same "
+            "view, seed and fraction (the corpus reading or sampling code changed); start a "
+            "new --out folder"
+        )

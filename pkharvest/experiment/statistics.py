@@ -1,0 +1,174 @@
+"""Statistics of a study, computed from stored runs only: seed summaries, repeated-measures
+ANOVA (statsmodels ``AnovaRM``), ablation deltas and the task-pairing ANOVA."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from statsmodels.stats.anova import AnovaRM
+from statsmodels.stats.weightstats import DescrStatsW
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AnovaRow:
+    source: str
+    f: float
+    df_num: float
+    df_den: float
+    p: float
+
+    @property
+    def partial_eta_sq(self) -> float:
+        """Partial eta squared from F and its degrees of freedom."""
+        num = self.f * self.df_num
+        return float(num / (num + self.df_den)) if np.isfinite(num) else float("nan")
+
+
+@dataclass
+class AnovaResult:
+    """A repeated-measures ANOVA, with what was left out to make the design balanced."""
+
+    depvar: str
+    subject: str
+    within: tuple[str, ...]
+    rows: list[AnovaRow] = field(default_factory=list)
+    subjects_used: list = field(default_factory=list)
+    subjects_dropped: list = field(default_factory=list)
+    levels: dict[str, list] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rows)
+
+    def row(self, source: str) -> AnovaRow:
+        for r in self.rows:
+            if r.source == source:
+                return r
+        raise KeyError(source)
+
+
+def complete_subjects(
+    data: pd.DataFrame, subject: str, within: Sequence[str]
+) -> tuple[pd.DataFrame, list, list]:
+    """Keep the subjects that have exactly one observation in every cell of the within-factors'
+    full crossing (over the levels present in ``data``). Returns (kept rows, kept, dropped)."""
+    levels = [sorted(data[w].unique()) for w in within]
+    n_cells = int(np.prod([len(lv) for lv in levels])) if levels else 1
+    counts = data.groupby([subject, *within]).size()
+    per_subject = counts.groupby(level=0).agg(["size", "max"])
+    good = per_subject[(per_subject["size"] == n_cells) & (per_subject["max"] == 1)].index
+    kept = sorted(good.tolist())
+    dropped = sorted(set(data[subject].unique()) - set(kept))
+    return data[data[subject].isin(kept)], kept, dropped
+
+
+def rm_anova(
+    data: pd.DataFrame, depvar: str, subject: str, within: Sequence[str]
+) -> AnovaResult:
+    """Repeated-measures ANOVA of ``depvar`` with ``subject`` as the repeated unit.
+
+    Rows with a missing ``depvar`` are left out, then the design is restricted to complete
+    subjects (AnovaRM needs a balanced design); a within-factor with a single level is dropped.
+    Every such step is written to ``notes``. With fewer than two complete subjects, or no
+    factor left, ``rows`` stays empty and ``notes`` says why.
+    """
+    result = AnovaResult(depvar=depvar, subject=subject, within=tuple(within))
+    df = data[[subject, *within, depvar]].copy()
+    missing = int(df[depvar].isna().sum())
+    if missing:
+        df = df[df[depvar].notna()]
+        result.notes.append(f"{missing} observation(s) without a value were left out")
+    factors = [w for w in within if df[w].nunique() > 1]
+    for w in within:
+        if w not in factors:
+            result.notes.append(f"factor {w!r} has a single level here and was left out")
+    if not factors:
+        result.notes.append("no factor with two or more levels: no ANOVA")
+        return result
+    df, kept, dropped = complete_subjects(df, subject, factors)
+    result.subjects_used, result.subjects_dropped = kept, dropped
+    result.within = tuple(factors)
+    result.levels = {w: sorted(df[w].unique().tolist()) for w in factors}
+    if dropped:
+        result.notes.append(
+            f"restricted to the {len(kept)} complete {subject}(s); left out {len(dropped)} "
+            f"with missing cells: {', '.join(map(str, dropped))}"
+        )
+    if len(kept) < 2:
+        result.notes.append(f"fewer than two complete {subject}s: no ANOVA")
+        return result
+    df = df.copy()
+    for w in factors:  # AnovaRM sorts levels; plain strings keep float levels exact
+        df[w] = df[w].astype(str)
+    table = AnovaRM(df, depvar=depvar, subject=subject, within=list(factors)).fit().anova_table
+    for source, r in table.iterrows():
+        result.rows.append(
+            AnovaRow(
+                source=str(source),
+                f=float(r["F Value"]),
+                df_num=float(r["Num DF"]),
+                df_den=float(r["Den DF"]),
+                p=float(r["Pr > F"]),
+            )
+        )
+    return result
+
+
+def describe(data: pd.DataFrame, by: Sequence[str], value: str = "value") -> pd.DataFrame:
+    """Mean, sample standard deviation (ddof=1), variance, min, max and n of ``value`` per
+    group: the seed spread of each configuration and fraction."""
+    grouped = data.groupby(list(by))[value]
+    out = grouped.agg(["mean", "std", "var", "min", "max", "count"]).reset_index()
+    return out.rename(columns={"std": "sd", "count": "n"})
+
+
+def ablation_deltas(data: pd.DataFrame, value: str = "value") -> pd.DataFrame:
+    """Pair each ablated run with the full-heads run of the same view, fraction, weighting and
+    seed, and summarise ``ablated - full`` per view, weighting and removed heads: mean of each,
+    mean and sd of the difference, n pairs, and a paired t-test p (NaN below two pairs)."""
+    keys = ["view", "fraction", "weighting", "seed"]
+    full = data[~data["ablated"]][[*keys, value]].rename(columns={value: "full"})
+    abl = data[data["ablated"]][[*keys, "configuration", "heads", value]]
+    abl = abl.rename(columns={value: "ablated_value"})
+    pairs = abl.merge(full, on=keys, how="inner")
+    pairs["delta"] = pairs["ablated_value"] - pairs["full"]
+    pairs["removed"] = pairs["configuration"].str.split("-no_").str[1:].str.join("+")
+    rows = []
+    for (view, weighting, removed), g in pairs.groupby(["view", "weighting", "removed"]):
+        ok = g[["full", "ablated_value"]].dropna()
+        p = float("nan")
+        if len(ok) >= 2 and not np.allclose(ok["ablated_value"] - ok["full"], 0):
+            # a paired t-test is a one-sample t-test of the differences against 0
+            p = float(DescrStatsW(ok["ablated_value"] - ok["full"]).ttest_mean(0.0)[1])
+        rows.append(
+            {
+                "view": view,
+                "weighting": weighting,
+                "removed": removed,
+                "full_mean": g["full"].mean(),
+                "ablated_mean": g["ablated_value"].mean(),
+                "delta_mean": g["delta"].mean(),
+                "delta_sd": g["delta"].std(),
+                "n": len(g),
+                "p": p,
+            }
+        )
+    columns = ["view", "weighting", "removed", "full_mean", "ablated_mean", "delta_mean",
+               "delta_sd", "n", "p"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def pairing_anova(similarities: pd.DataFrame) -> AnovaResult:
+    """Does the task pair matter? A repeated-measures ANOVA of the gradient cosine with the run
+    as subject and the task pair as within-factor, over runs that trained all heads (an
+    ablated run has fewer pairs)."""
+    df = similarities[~similarities["ablated"]].copy()
+    df["pair"] = df["task_a"] + "–" + df["task_b"]
+    return rm_anova(df, depvar="cosine", subject="run_key", within=["pair"])

@@ -1,0 +1,36 @@
+"""The sentence filter: the model's bCLS head decides which sentences go on to NER and linking.
+
+The threshold is chosen for *recall* of PK-bearing sentences (a sentence wrongly dropped loses
+its measurements for good, a sentence wrongly kept only costs tagging time); see
+``docs/pipeline.md`` for the recall and the time saved, measured by ``bench/bench_pipeline.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pkharvest.errors import UsageError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_THRESHOLD = 0.2
+
+
+@dataclass(frozen=True)
+class FilterDecision:
+    pk_probability: float
+    kept: bool
+
+
+def validate_threshold(threshold: float) -> float:
+    if not 0.0 <= threshold <= 1.0:
+        raise UsageError(f"must be between 0 and 1, got {threshold}", option="--threshold")
+    return threshold
+
+
+def decide(probabilities: Sequence[float], threshold: float = DEFAULT_THRESHOLD) -> list[FilterDecision]:
+    """Keep a sentence when its bCLS probability reaches ``threshold``."""
+    validate_threshold(threshold)
+    return [FilterDecision(float(p), float(p) >= threshold) for p in probabilities]

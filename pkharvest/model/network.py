@@ -1,0 +1,154 @@
+"""The multi-task network: one shared transformer encoder (hard parameter sharing), four heads.
+
+* ``ner``   — token level, BIO tags over the view's labels (first word piece of each word);
+* ``mtcls`` — token level, O / single-word / multi-word entity;
+* ``bcls``  — sentence level, one logit: does the sentence carry a mention of the view;
+* ``mcls``  — sentence level, mention-count bucket (0, 1, 2, 3-4, 5+).
+
+Token heads read the encoder state, concatenated (when ``use_features``) with a small projection
+of the hand-written word-shape features of :mod:`pkharvest.corpus.labels`. Sentence heads read
+the attention-masked mean of the encoder states.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F  # noqa: N812
+
+from pkharvest.corpus.labels import IGNORE_INDEX, MTCLS_LABELS, bio_tags
+from pkharvest.model.config import ModelConfig, resolve_encoder
+
+logger = logging.getLogger(__name__)
+
+
+def build_encoder(config: ModelConfig, pretrained: bool) -> nn.Module:
+    """The shared encoder: pretrained weights from ``config.encoder`` (training), or an empty
+    encoder of the architecture saved in ``config.encoder_config`` (loading a model folder)."""
+    from transformers import AutoConfig, AutoModel
+
+    if pretrained:
+        model = AutoModel.from_pretrained(resolve_encoder(config.encoder))
+        config.encoder_config = model.config.to_dict()
+        return model
+    cfg = dict(config.encoder_config)
+    model_type = cfg.pop("model_type")
+    return AutoModel.from_config(AutoConfig.for_model(model_type, **cfg))
+
+
+class MultiTaskTagger(nn.Module):
+    """Shared encoder + task heads. ``forward(batch)`` returns logits per head;
+    ``task_losses(batch)`` the per-task losses for a labelled batch."""
+
+    def __init__(self, config: ModelConfig, pretrained: bool = True) -> None:
+        super().__init__()
+        self.config = config
+        self.tags = bio_tags(config.labels)
+        self.encoder = build_encoder(config, pretrained)
+        hidden = int(self.encoder.config.hidden_size)
+        self.dropout = nn.Dropout(config.dropout)
+        token_dim = hidden
+        if config.use_features:
+            self.feature_proj = nn.Linear(config.num_features, config.feature_dim)
+            token_dim += config.feature_dim
+        self.heads = nn.ModuleDict({"ner": nn.Linear(token_dim, len(self.tags))})
+        if "mtcls" in config.heads:
+            self.heads["mtcls"] = nn.Linear(token_dim, len(MTCLS_LABELS))
+        if "bcls" in config.heads:
+            self.heads["bcls"] = nn.Linear(hidden, 1)
+        if "mcls" in config.heads:
+            self.heads["mcls"] = nn.Linear(hidden, config.num_buckets)
+
+    # ----------------------------------------------------------------- parameter groups
+    def shared_parameters(self) -> Iterator[nn.Parameter]:
+        """Parameters of the shared encoder (for gradient-based multi-task analyses)."""
+        return self.encoder.parameters()
+
+    def head_parameters(self) -> Iterator[nn.Parameter]:
+        """Everything that is not the shared encoder (heads, feature projection)."""
+        for name, p in self.named_parameters():
+            if not name.startswith("encoder."):
+                yield p
+
+    # ------------------------------------------------------------------------- forward
+    def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        mask = batch["attention_mask"]
+        out = self.encoder(input_ids=batch["input_ids"], attention_mask=mask)
+        states: Tensor = out.last_hidden_state
+        token = self.dropout(states)
+        if self.config.use_features:
+            feats = torch.relu(self.feature_proj(batch["features"]))
+            token = torch.cat([token, feats], dim=-1)
+        logits = {"ner": self.heads["ner"](token)}
+        if "mtcls" in self.heads:
+            logits["mtcls"] = self.heads["mtcls"](token)
+        if "bcls" in self.heads or "mcls" in self.heads:
+            m = mask.unsqueeze(-1).to(states.dtype)
+            pooled = self.dropout((states * m).sum(1) / m.sum(1).clamp(min=1.0))
+            if "bcls" in self.heads:
+                logits["bcls"] = self.heads["bcls"](pooled).squeeze(-1)
+            if "mcls" in self.heads:
+                logits["mcls"] = self.heads["mcls"](pooled)
+        return logits
+
+    def task_losses(
+        self, batch: dict[str, Tensor], logits: dict[str, Tensor] | None = None
+    ) -> dict[str, Tensor]:
+        """Per-task mean losses of a labelled batch (keys: the model's heads)."""
+        if logits is None:
+            logits = self(batch)
+        losses: dict[str, Tensor] = {}
+        for name in ("ner", "mtcls"):
+            if name in logits:
+                lg = logits[name]
+                losses[name] = F.cross_entropy(
+                    lg.reshape(-1, lg.shape[-1]), batch[name].reshape(-1),
+                    ignore_index=IGNORE_INDEX,
+                )
+        if "bcls" in logits:
+            losses["bcls"] = F.binary_cross_entropy_with_logits(
+                logits["bcls"], batch["bcls"].to(logits["bcls"].dtype)
+            )
+        if "mcls" in logits:
+            losses["mcls"] = F.cross_entropy(logits["mcls"], batch["mcls"])
+        return losses
+
+    def extra_repr(self) -> str:
+        return f"labels={self.config.labels}, heads={self.config.heads}"
+
+
+def collate(windows: list[Any], pad_id: int, num_features: int) -> dict[str, Tensor]:
+    """Pad a list of :class:`~pkharvest.corpus.labels.EncodedWindow` into a batch dict
+    (``input_ids``, ``attention_mask``, ``features``, ``piece_word`` and — when the windows
+    carry targets — ``ner``, ``mtcls``, ``bcls``, ``mcls``)."""
+    n = len(windows)
+    width = max(len(w.input_ids) for w in windows)
+    ids = torch.full((n, width), pad_id, dtype=torch.long)
+    mask = torch.zeros((n, width), dtype=torch.long)
+    feats = torch.zeros((n, width, num_features))
+    piece_word = torch.full((n, width), -1, dtype=torch.long)
+    labelled = all(w.ner for w in windows)
+    ner = torch.full((n, width), IGNORE_INDEX, dtype=torch.long)
+    mt = torch.full((n, width), IGNORE_INDEX, dtype=torch.long)
+    for i, w in enumerate(windows):
+        k = len(w.input_ids)
+        ids[i, :k] = torch.tensor(w.input_ids)
+        mask[i, :k] = 1
+        feats[i, :k] = torch.tensor(w.features)
+        piece_word[i, :k] = torch.tensor(w.piece_word)
+        if labelled:
+            ner[i, :k] = torch.tensor(w.ner)
+            mt[i, :k] = torch.tensor(w.mtcls)
+    batch = {"input_ids": ids, "attention_mask": mask, "features": feats,
+             "piece_word": piece_word}
+    if labelled:
+        batch.update(
+            ner=ner, mtcls=mt,
+            bcls=torch.tensor([w.bcls for w in windows], dtype=torch.long),
+            mcls=torch.tensor([w.mcls for w in windows], dtype=torch.long),
+        )
+    return batch

@@ -1,0 +1,302 @@
+"""``PKTagger``: a trained multi-task model with its tokenizer — predict, save, load.
+
+Model folder layout (fixed names, module constants): ``config.json`` (:class:`ModelConfig`),
+``labels.json``, the tokenizer files, ``model.safetensors`` (weights; never pickles),
+``metrics.json`` and a ``README.md`` model card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save, save_file
+from torch import Tensor
+
+from pkharvest.corpus.labels import (
+    FEATURE_NAMES,
+    MENTION_BUCKET_NAMES,
+    MTCLS_LABELS,
+    EncodedSentence,
+    EncodedWindow,
+    encode_sentence,
+    mention_bucket,
+)
+from pkharvest.errors import ModelError
+from pkharvest.model.config import ModelConfig, resolve_encoder
+from pkharvest.model.decoding import spans_from_tags, viterbi
+from pkharvest.model.network import MultiTaskTagger, collate
+from pkharvest.records import Entity
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.json"
+LABELS_FILE = "labels.json"
+WEIGHTS_FILE = "model.safetensors"
+METRICS_FILE = "metrics.json"
+CARD_FILE = "README.md"
+TOKENIZER_FILES: tuple[str, ...] = ("tokenizer_config.json", "tokenizer.json")
+REQUIRED_FILES: tuple[str, ...] = (CONFIG_FILE, LABELS_FILE, WEIGHTS_FILE, *TOKENIZER_FILES)
+
+
+@dataclass
+class SentencePrediction:
+    """Model output for one sentence; entity offsets index into ``text``."""
+
+    text: str
+    entities: list[Entity]
+    pk_probability: float
+    mention_bucket: int
+
+
+@dataclass
+class DetailedPrediction(SentencePrediction):
+    """A prediction with word-level detail (used by evaluation)."""
+
+    word_offsets: list[tuple[int, int]] = field(default_factory=list)
+    word_tags: list[str] = field(default_factory=list)
+    word_mtcls: list[int] = field(default_factory=list)
+
+
+def _example_text_spans(example: Any) -> tuple[str, list[Any]]:
+    if isinstance(example, str):
+        return example, []
+    return example.text, list(example.spans)
+
+
+class PKTagger:
+    """A trained PK NER model. Build with :meth:`load` (a model folder) or :meth:`create`
+    (fresh heads on a pretrained encoder, for training)."""
+
+    def __init__(self, config: ModelConfig, network: MultiTaskTagger, tokenizer: Any,
+                 metrics: dict[str, Any] | None = None) -> None:
+        self.config = config
+        self.network = network
+        self.tokenizer = tokenizer
+        self.metrics: dict[str, Any] = metrics or {}
+
+    # ------------------------------------------------------------------------ building
+    @classmethod
+    def create(cls, config: ModelConfig) -> PKTagger:
+        """Fresh task heads on the pretrained encoder ``config.encoder``."""
+        from transformers import AutoTokenizer
+
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(resolve_encoder(config.encoder))
+            network = MultiTaskTagger(config, pretrained=True)
+        except OSError as exc:
+            raise ModelError(f"cannot load encoder {config.encoder!r}: {exc}",
+                             option="--encoder") from exc
+        if not getattr(tokenizer, "is_fast", False):
+            raise ModelError(f"encoder {config.encoder!r} has no fast tokenizer",
+                             option="--encoder")
+        return cls(config, network, tokenizer)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.config.labels
+
+    @property
+    def tags(self) -> list[str]:
+        return self.network.tags
+
+    # ------------------------------------------------------------------------ encoding
+    def encode(self, examples: Sequence[Any], with_targets: bool = True) -> list[EncodedSentence]:
+        """Encode texts or corpus ``Example`` records (targets from their spans)."""
+        out = []
+        for i, ex in enumerate(examples):
+            text, spans = _example_text_spans(ex)
+            out.append(encode_sentence(
+                text, self.tokenizer, self.config.labels, self.config.max_length,
+                spans=spans if with_targets and not isinstance(ex, str) else None, sentence=i,
+            ))
+        return out
+
+    def collate(self, windows: list[EncodedWindow]) -> dict[str, Tensor]:
+        return collate(windows, self.tokenizer.pad_token_id, len(FEATURE_NAMES))
+
+    def batches(self, examples: Sequence[Any], batch_size: int = 32,
+                generator: torch.Generator | None = None) -> Iterator[dict[str, Tensor]]:
+        """Labelled batches (dicts of tensors, see :func:`~pkharvest.model.network.collate`)
+        from corpus examples; shuffled with ``generator`` when given, else in order."""
+        windows = [w for s in self.encode(examples) for w in s.windows]
+        order = (torch.randperm(len(windows), generator=generator).tolist()
+                 if generator is not None else list(range(len(windows))))
+        for i in range(0, len(order), batch_size):
+            yield self.collate([windows[j] for j in order[i : i + batch_size]])
+
+    # ---------------------------------------------------------------------- prediction
+    def predict(self, texts: Iterable[str], batch_size: int = 32) -> list[SentencePrediction]:
+        """Tag sentences: entities (char offsets into each text, confidence), probability that
+        the sentence carries a mention of the view, and the mention-count bucket."""
+        return [
+            SentencePrediction(p.text, p.entities, p.pk_probability, p.mention_bucket)
+            for p in self.predict_detailed(list(texts), batch_size)
+        ]
+
+    def predict_detailed(self, texts: Sequence[str], batch_size: int = 32
+                         ) -> list[DetailedPrediction]:
+        if batch_size < 1:
+            raise ModelError(f"batch size must be positive, got {batch_size}",
+                             option="--batch-size")
+        texts = [t if isinstance(t, str) else str(t) for t in texts]
+        encoded = self.encode(texts, with_targets=False)
+        n_tags, n_mt = len(self.tags), len(MTCLS_LABELS)
+        ner_sum = [torch.zeros(len(s.word_offsets), n_tags) for s in encoded]
+        mt_sum = [torch.zeros(len(s.word_offsets), n_mt) for s in encoded]
+        counts = [torch.zeros(len(s.word_offsets)) for s in encoded]
+        bprob: list[list[float]] = [[] for _ in encoded]
+        buckets: list[list[int]] = [[] for _ in encoded]
+        windows = [w for s in encoded for w in s.windows]
+        # Sort by length so that padding is small; results do not depend on the order.
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
+        was_training = self.network.training
+        self.network.eval()
+        try:
+            with torch.inference_mode():
+                for b in range(0, len(order), batch_size):
+                    chunk = [windows[i] for i in order[b : b + batch_size]]
+                    batch = self.collate(chunk)
+                    logits = self.network(batch)
+                    ner = torch.log_softmax(logits["ner"], dim=-1)
+                    mt = torch.softmax(logits["mtcls"], -1) if "mtcls" in logits else None
+                    for k, win in enumerate(chunk):
+                        s = win.sentence
+                        pw = batch["piece_word"][k]
+                        pos = (pw >= 0).nonzero().squeeze(-1)
+                        wid = pw[pos]
+                        ner_sum[s].index_add_(0, wid, ner[k, pos])
+                        if mt is not None:
+                            mt_sum[s].index_add_(0, wid, mt[k, pos])
+                        counts[s].index_add_(0, wid, torch.ones(len(wid)))
+                        if "bcls" in logits:
+                            bprob[s].append(float(torch.sigmoid(logits["bcls"][k])))
+                        if "mcls" in logits:
+                            buckets[s].append(int(logits["mcls"][k].argmax()))
+        finally:
+            self.network.train(was_training)
+        out = []
+        for s, sent in enumerate(encoded):
+            c = counts[s].clamp(min=1.0).unsqueeze(-1)
+            scores = ner_sum[s] / c  # windows are averaged word by word
+            if self.config.constrained_decoding:
+                path = viterbi(scores, self.tags)
+            else:
+                path = scores.argmax(-1).tolist() if len(scores) else []
+            tags = [self.tags[i] for i in path]
+            entities = []
+            for first, last, label in spans_from_tags(tags):
+                start, end = sent.word_offsets[first][0], sent.word_offsets[last][1]
+                logp = float(sum(scores[w, path[w]] for w in range(first, last + 1)))
+                conf = math.exp(logp / (last - first + 1))
+                entities.append(Entity(label, start, end, sent.text[start:end], round(conf, 6)))
+            if bprob[s]:
+                pk = max(bprob[s])
+            else:
+                pk = max((e.score for e in entities), default=0.0)
+            bucket = max(buckets[s]) if buckets[s] else mention_bucket(len(entities))
+            mt_words = (mt_sum[s] / c).argmax(-1).tolist() if len(c) else []
+            out.append(DetailedPrediction(sent.text, entities, pk, bucket, sent.word_offsets,
+                                          tags, mt_words))
+        return out
+
+    # ------------------------------------------------------------------------ persistence
+    def state_dict(self) -> dict[str, Tensor]:
+        return {k: v.detach().contiguous() for k, v in self.network.state_dict().items()}
+
+    @property
+    def version(self) -> str:
+        """A stable id of the weights: the first 16 hex digits of the SHA-256 of their
+        safetensors serialisation (equal to the hash of ``model.safetensors`` once saved)."""
+        return hashlib.sha256(save(self.state_dict())).hexdigest()[:16]
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the model folder (creating it); returns its path."""
+        d = Path(directory)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            self.config.save(d / CONFIG_FILE)
+            labels = {"labels": list(self.labels), "tags": self.tags,
+                      "mtcls": list(MTCLS_LABELS), "mention_buckets": list(MENTION_BUCKET_NAMES)}
+            (d / LABELS_FILE).write_text(json.dumps(labels, indent=2) + "\n", encoding="utf-8")
+            self.tokenizer.save_pretrained(str(d))
+            save_file(self.state_dict(), str(d / WEIGHTS_FILE))
+            (d / METRICS_FILE).write_text(json.dumps(self.metrics, indent=2, sort_keys=True)
+                                          + "\n", encoding="utf-8")
+            (d / CARD_FILE).write_text(self.model_card(), encoding="utf-8")
+        except OSError as exc:
+            raise ModelError(f"cannot write model folder {d}: {exc}", option="--out") from exc
+        logger.info("saved model %s to %s", self.version, d)
+        return d
+
+    @classmethod
+    def load(cls, directory: str | Path) -> PKTagger:
+        """Rebuild a tagger from its folder (offline). Missing files → ModelError naming one."""
+        from transformers import AutoTokenizer
+
+        d = Path(directory)
+        if not d.is_dir():
+            raise ModelError(f"model folder {d} does not exist", option="--model")
+        for name in REQUIRED_FILES:
+            if not (d / name).is_file():
+                raise ModelError(f"model folder {d} is missing {name}", option="--model")
+        config = ModelConfig.load(d / CONFIG_FILE)
+        try:
+            labels = json.loads((d / LABELS_FILE).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ModelError(f"{d / LABELS_FILE}: unreadable ({exc})") from exc
+        if tuple(labels.get("labels", ())) != config.labels:
+            raise ModelError(f"{d / LABELS_FILE}: labels {labels.get('labels')} do not match "
+                             f"{CONFIG_FILE} {list(config.labels)}")
+        try:
+            network = MultiTaskTagger(config, pretrained=False)
+            state = load_file(str(d / WEIGHTS_FILE))
+            network.load_state_dict(state, strict=True)
+            tokenizer = AutoTokenizer.from_pretrained(str(d))
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            raise ModelError(f"model folder {d} is incompatible or corrupt: {exc}",
+                             option="--model") from exc
+        metrics: dict[str, Any] = {}
+        if (d / METRICS_FILE).is_file():
+            try:
+                metrics = json.loads((d / METRICS_FILE).read_text(encoding="utf-8"))
+            except json.JSONDecodeError:
+                logger.warning("%s: unreadable metrics ignored", d / METRICS_FILE)
+        network.eval()
+        return cls(config, network, tokenizer, metrics)
+
+    def model_card(self) -> str:
+        c = self.config
+        lines = [
+            "# pkharvest PK NER model", "",
+            f"- version: `{self.version}`",
+            f"- encoder: `{c.encoder}`; view: `{c.view}`; labels: {', '.join(c.labels)}",
+            f"- heads: {', '.join(c.heads)}; max length {c.max_length} word pieces "
+            "(longer sentences are windowed)",
+            f"- word-shape features: {'on' if c.use_features else 'off'}; "
+            f"constrained BIO decoding: {'on' if c.constrained_decoding else 'off'}",
+            "", "Load with `pkharvest.model.tagger.PKTagger.load(folder)`; see docs/model.md.",
+            "",
+        ]
+        test = self.metrics.get("test", {})
+        try:
+            f1 = test["ner"]["strict"]["micro"]["f1"]
+            lines += ["## Held-out test scores", "",
+                      f"- strict micro F1: {f1:.3f}"]
+            for lab, sc in test["ner"]["strict"]["per_label"].items():
+                lines.append(f"- {lab}: F1 {sc['f1']:.3f} (support {sc['support']})")
+            lines.append("")
+        except (KeyError, TypeError):
+            pass
+        if "train_config" in self.metrics:
+            lines += ["## Training configuration", "", "```json",
+                      json.dumps(self.metrics["train_config"], indent=2, sort_keys=True),
+                      "```", ""]
+        return "\n".join(lines)

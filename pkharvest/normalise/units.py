@@ -1,0 +1,486 @@
+"""Unit parsing and canonicalisation with Pint, extended for the notations of PK papers.
+
+``parse_unit(text)`` turns a unit as written in an abstract ("µg·h/mL", "l·h-1·kg-1",
+"mL/min/1.73 m²", "h(-1)", "%") into the canonical unit of its *quantity kind* (clearance → L/h,
+exposure → mg·h/L, ...) and the factor that converts a value into it. It never raises on user
+text: problems come back in ``UnitResult.error``.
+
+How a text is read:
+
+1. :func:`clean_unit_text` rewrites PK typography into Pint syntax (unicode micro signs, dashes,
+   middle dots, superscripts, ``h-1``/``h(-1)`` exponents, ``/1.73 m2`` and ``/70 kg`` factors,
+   ``ng-eq``...). Pint's own parser cannot be configured for these, hence the rewriting.
+2. Pint parses the expression (our registry adds international units and the standard body
+   surface area ``bsa_1_73_m2`` = 1.73 m²).
+3. The quantity kind comes from the dimensionality plus two facts the dimensionality alone loses:
+   a mass divided by a mass ("mg/kg", "ng/g" would otherwise be a plain fraction) and an area in
+   the denominator ("mL/min/1.73 m²" would otherwise look like a velocity).
+4. When the literal reading has no PK kind, two alternative readings that PK authors commonly
+   mean are tried, in order: a slash that divides by everything after it ("ml/kg·min" meaning
+   mL/(kg·min)), and molar symbols used for amounts ("nM/l" meaning nmol/L). The first reading
+   with a PK kind wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import pint
+
+logger = logging.getLogger(__name__)
+
+MAX_UNIT_CHARS = 120
+
+BSA_UNIT = "bsa_1_73_m2"
+_EXTRA_DEFINITIONS = (
+    # International units have no SI dimension: give them their own so IU/L is a concentration.
+    "international_unit = [international_unit] = IU = iu",
+    # Standard body surface area, so "mL/min/1.73 m²" is a unit of its own.
+    f"{BSA_UNIT} = 1.73 * meter ** 2",
+)
+
+
+@lru_cache(maxsize=1)
+def get_registry() -> pint.UnitRegistry:
+    """The project's Pint registry (built once). Canonical unit strings parse with it."""
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    for line in _EXTRA_DEFINITIONS:
+        ureg.define(line)
+    return ureg
+
+
+@dataclass(frozen=True)
+class QuantityKind:
+    """A PK quantity kind and its canonical unit (a string :func:`get_registry` parses)."""
+
+    key: str
+    description: str
+    canonical: str
+
+
+# Per quantity kind one canonical unit. Molar and mass kinds are separate on purpose: converting
+# between them needs the drug's molar mass, which normalisation does not know.
+KINDS: dict[str, QuantityKind] = {
+    k.key: k
+    for k in (
+        QuantityKind("time", "time", "h"),
+        QuantityKind("rate_constant", "first-order rate constant", "1/h"),
+        QuantityKind("fraction", "fraction (dimensionless; % becomes 0.01)", "dimensionless"),
+        QuantityKind("volume", "volume", "L"),
+        QuantityKind("volume_per_weight", "weight-normalised volume", "L/kg"),
+        QuantityKind("volume_per_bsa", "BSA-normalised volume", "L/m**2"),
+        QuantityKind("clearance", "clearance / flow", "L/h"),
+        QuantityKind("clearance_per_weight", "weight-normalised clearance", "L/h/kg"),
+        QuantityKind("clearance_per_bsa", "BSA-normalised clearance", f"mL/min/{BSA_UNIT}"),
+        QuantityKind("concentration_mass", "mass concentration", "mg/L"),
+        QuantityKind("concentration_molar", "molar concentration", "umol/L"),
+        QuantityKind("concentration_iu", "activity concentration", "IU/L"),
+        QuantityKind("exposure_mass", "exposure (AUC), mass", "mg*h/L"),
+        QuantityKind("exposure_molar", "exposure (AUC), molar", "umol*h/L"),
+        QuantityKind("exposure_iu", "exposure (AUC), activity", "IU*h/L"),
+        QuantityKind("moment_mass", "first moment (AUMC), mass", "mg*h**2/L"),
+        QuantityKind("moment_molar", "first moment (AUMC), molar", "umol*h**2/L"),
+        QuantityKind("exposure_per_dose", "dose-normalised exposure (AUC/D)", "h/L"),
+        QuantityKind("concentration_per_dose", "dose-normalised concentration (C/D)", "1/L"),
+        QuantityKind("amount_mass", "amount / dose (mass)", "mg"),
+        QuantityKind("amount_molar", "amount / dose (molar)", "umol"),
+        QuantityKind("exposure_per_weight", "tissue exposure (AUC per g of tissue)", "mg*h/kg"),
+        QuantityKind("amount_per_weight", "dose per body weight or tissue content", "mg/kg"),
+        QuantityKind("rate_mass", "dosing / infusion rate", "mg/h"),
+        QuantityKind("rate_per_weight", "weight-normalised dosing rate", "mg/h/kg"),
+        QuantityKind("permeability", "permeability / velocity", "cm/s"),
+        QuantityKind("flux", "flux per area (e.g. transdermal)", "ug/cm**2/h"),
+        QuantityKind("concentration_rate", "rate of change of mass concentration", "mg/L/h"),
+        QuantityKind("concentration_rate_molar", "rate of change of molar concentration",
+                     "umol/L/h"),
+        QuantityKind("exposure_molar_per_dose", "dose-normalised molar exposure", "umol*h/L/mg"),
+        QuantityKind("second_order_rate", "second-order (binding) rate constant", "1/nM/h"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """Outcome of :func:`parse_unit`.
+
+    ``unit`` is the canonical unit (None on error); a value in the input unit times ``factor``
+    is the value in ``unit``. ``dimensionality`` is Pint's dimensionality of the reading (also
+    filled when no PK kind fits). ``kind`` is the :data:`KINDS` key; ``reading`` the Pint
+    expression that was finally used."""
+
+    input: str
+    unit: str | None = None
+    factor: float | None = None
+    error: str | None = None
+    dimensionality: str | None = None
+    kind: str | None = None
+    reading: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.unit is not None
+
+
+# --------------------------------------------------------------------------- text -> Pint syntax
+
+_MICRO = ("µ", "μ", "\u00b5", "\u03bc")
+_DASHES = "−–—‐‑‒﹣－"  # noqa: RUF001 - minus/en/em dashes all mean "-"
+_TIMES = "·⋅∙•×✕*"  # noqa: RUF001
+# Whole-word spellings Pint does not know (lower-cased match) -> Pint spelling.
+_ALIASES = {
+    "microg": "ug",
+    "micrograms": "ug",
+    "microgram": "ug",
+    "mcg": "ug",
+    "mcl": "ul",
+    "mcmol": "umol",
+    "hr": "h",
+    "hrs": "h",
+    "hour": "h",
+    "hours": "h",
+    "wk": "week",
+    "wks": "week",
+    "yr": "year",
+    "yrs": "year",
+    "mo": "month",
+    "sec": "s",
+    "secs": "s",
+    "lit": "L",
+    "litre": "L",
+    "litres": "L",
+    "liters": "L",
+}
+# Qualifiers that name *what* is counted, not a unit: "ng-eq/g" (radioactivity equivalents),
+# "µL/min/mg·protein" (per mg of microsomal protein). They are dropped.
+_QUALIFIER_RE = re.compile(
+    r"[-*]?\b(?:eq|equiv|equivalents?|protein|prot|w/w|v/v|w/v)\b", re.IGNORECASE
+)
+_IDENT_RE = re.compile(r"[A-Za-z_]+")
+
+
+def _is_unit_name(ureg: pint.UnitRegistry, name: str) -> bool:
+    return _unit_name_cached(id(ureg), name)
+
+
+@lru_cache(maxsize=4096)
+def _unit_name_cached(_reg_id: int, name: str) -> bool:
+    try:
+        get_registry().parse_units(name)
+        return True
+    except Exception:
+        return False
+
+
+def _fix_identifier(ureg: pint.UnitRegistry, tok: str) -> str:
+    """Map one identifier to something Pint knows: alias, lower case, or two glued units
+    ("ngh" → "ng*h", "lh" → "l*h"); unchanged when nothing works (Pint then reports it)."""
+    low = tok.lower()
+    if low in _ALIASES:
+        return _ALIASES[low]
+    if _is_unit_name(ureg, tok):
+        return tok
+    if low != tok and _is_unit_name(ureg, low):
+        return low
+    # only "<amount or volume><time>" is split: other splits invent units ("CV" → C*V)
+    for i in range(len(tok) - 1, 0, -1):
+        a, b = tok[:i], _ALIASES.get(tok[i:].lower(), tok[i:])
+        if _is_amount(ureg, a, volume=True) and _is_time(ureg, b):
+            return f"{a}*{b}"
+    return tok
+
+
+def _dims_of_name(ureg: pint.UnitRegistry, name: str) -> dict[str, float] | None:
+    if not _is_unit_name(ureg, name):
+        return None
+    try:
+        return {k: float(v) for k, v in ureg.parse_units(name).dimensionality.items()}
+    except Exception:
+        return None
+
+
+def _is_amount(ureg: pint.UnitRegistry, name: str, volume: bool = False) -> bool:
+    """A mass or amount-of-substance unit (or a volume, when ``volume``)."""
+    d = _dims_of_name(ureg, name)
+    ok = [{"[mass]": 1.0}, {"[substance]": 1.0}] + ([{"[length]": 3.0}] if volume else [])
+    return d in ok
+
+
+def _is_time(ureg: pint.UnitRegistry, name: str) -> bool:
+    return _dims_of_name(ureg, name) == {"[time]": 1.0}
+
+
+def _balance(expr: str) -> str:
+    """Drop unmatched closing brackets and close open ones ("l/[h·kg" → "l/(h*kg)")."""
+    out: list[str] = []
+    depth = 0
+    for ch in expr:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                continue
+            depth -= 1
+        out.append(ch)
+    return "".join(out) + ")" * depth
+
+
+def clean_unit_text(text: str) -> str:
+    """Rewrite a unit as written in PK papers into an expression Pint parses.
+
+    Pure string rewriting; raises nothing. Examples: ``"µg·h/mL"`` → ``"ug*h/mL"``,
+    ``"l·h(-1)·70·kg(-1)"`` → ``"l*h**-1*(70*kg)**-1"``, ``"ml/min/1.73 m²"`` →
+    ``"ml/min/(1.73*m**2)"``."""
+    ureg = get_registry()
+    s = unicodedata.normalize("NFKC", text)  # superscripts, NBSP, fullwidth forms, ½...
+    for m in _MICRO:
+        s = s.replace(m, "u")
+    for d in _DASHES:
+        s = s.replace(d, "-")
+    s = s.replace("**", "^")  # keep explicit exponents apart from products
+    for t in _TIMES:
+        s = s.replace(t, "*")
+    s = re.sub(r"\s+per\s+", "/", s, flags=re.IGNORECASE)  # "mL/min per 1.73 m2"
+    s = s.replace("[", "(").replace("]", ")").replace("{", "(").replace("}", ")")
+    s = s.strip().strip("*").strip()
+    # "ng.h/ml", "mg.kg-1": a period between letters is a product (not a decimal point).
+    s = re.sub(r"(?<=[A-Za-z)])\.(?=[A-Za-z(])", "*", s)
+    s = _QUALIFIER_RE.sub("", s)
+    s = re.sub(r"^/", "1/", s)  # "/h", "/year"
+    # "(-l)" in "ml(-l)": a lower-case L read for the digit one.
+    s = re.sub(r"\(\s*-\s*l\s*\)", "(-1)", s)
+    # "mg/1", "nM/1" at the end: a digit one read for the letter l (litre).
+    s = re.sub(r"/\s*1$", "/l", s)
+    s = re.sub(r"\s*/\s*", "/", s)
+    s = re.sub(r"\s*\*\s*", "*", s)
+    s = re.sub(r"\s+", "*", s.strip())  # "micrograms ml-1", "mg h/L": juxtaposition = product
+    s = re.sub(r"(?<=\d)(?=[A-Za-z(])", "*", s)  # "nM-1h-1", "1.73m2": digit then unit
+    s = re.sub(r"\*+", "*", s)
+    s = re.sub(r"\*(?=[/)])|(?<=[/(])\*", "", s)  # "μg/·ml", "l·/m2", "(·10−6)"
+    s = re.sub(r"\*(?=-\d)", "", s)  # "min·-1" -> exponent of the unit before
+    # scale factors "10-6", "10−7" before a unit
+    s = re.sub(r"(^|[*(/])10-(\d+)(?![\d.])", r"\g<1>10^-\2", s)
+    s = re.sub(r"(^|[*(/])10\^\(?([-+]?\d+)\)?", r"\g<1>10^\2", s)
+    # exponents written as "h-1", "h(-1)", "m2", "m(2)", "h−1", "(ml·h−1)·kg−1", "kg**-1"
+    s = re.sub(r"(?<=[A-Za-z)])\^?\(([-+]?\d+)\)", r"^\1", s)
+    s = re.sub(r"(?<=[A-Za-z)])\^?([-+]?\d+)(?![\d.])", r"^\1", s)
+    # identifiers Pint does not know as written
+    s = _IDENT_RE.sub(lambda m: _fix_identifier(ureg, m.group(0)), s)
+    # an unknown word glued to an amount names the substance counted ("ng·BDP/l" = ng of BDP
+    # per litre, "nM/min/mg·protein"): drop it so the amount unit remains
+    s = re.sub(
+        r"(?<![A-Za-z_])([A-Za-z_]+)\*([A-Za-z_]+)(?![A-Za-z_^])",
+        lambda m: m.group(1) if _is_amount(ureg, m.group(1)) and not _is_unit_name(
+            ureg, m.group(2)) else m.group(0),
+        s,
+    )
+    # "/1.73*m^2", "/70*kg": a number right after "/" scales the unit that follows it
+    s = re.sub(
+        r"/(\d+(?:\.\d+)?)\*([A-Za-z_]+(?:\^[-+]?\d+)?)",
+        r"/(\1*\2)",
+        s,
+    )
+    # "70*kg**-1": "per 70 kg" (the number stands alone: at the start or after "*" / "(")
+    s = re.sub(
+        r"(?:^|(?<=[(*]))(\d+(?:\.\d+)?)\*([A-Za-z_]+)\^-(\d+)",
+        r"(\1*\2)^-\3",
+        s,
+    )
+    s = s.replace("%", "percent").replace("^", "**")
+    return _balance(s)
+
+
+def _slash_binds_all(expr: str) -> str:
+    """Alternative reading: "a/b*c/d" → "a/(b*c)/(d)" (everything after a slash divides)."""
+    parts: list[str] = []
+    depth = 0
+    cur = ""
+    for ch in expr:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "/" and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    if len(parts) < 2:
+        return expr
+    return parts[0] + "".join(f"/({p})" for p in parts[1:])
+
+
+_MOLAR_RE = re.compile(r"(?<![A-Za-z])([munpfk]?)M(?![A-Za-z])")
+
+
+def _molar_as_amount(expr: str) -> str:
+    """Alternative reading: "nM" meaning nmol (as in "nM/l", "μM·l-1")."""
+    return _MOLAR_RE.sub(lambda m: f"{m.group(1)}mol", expr)
+
+
+# ------------------------------------------------------------------------------ kinds
+
+
+def _tags(ureg: pint.UnitRegistry, q: Any) -> tuple[bool, bool]:
+    """(mass divided by mass, area in the denominator) of the *unsimplified* parsed units."""
+    mass_up = mass_down = per_area = False
+    for name, exp in q.units._units.items():
+        dim = ureg.get_dimensionality(name)
+        if name == BSA_UNIT and exp < 0:
+            per_area = True
+            continue
+        if dim.get("[mass]", 0) and not dim.get("[length]", 0):
+            if exp > 0:
+                mass_up = True
+            elif exp < 0:
+                mass_down = True
+        if exp < 0 and dict(dim) == {"[length]": 1} and exp == -2:
+            per_area = True
+        if exp < 0 and dict(dim) == {"[length]": 2}:
+            per_area = True
+    return mass_up and mass_down, per_area
+
+
+def _dims(q: Any) -> dict[str, float]:
+    return {k: float(v) for k, v in q.dimensionality.items()}
+
+
+_L3 = "[length]"
+_KIND_RULES: list[tuple[str, dict[str, float], str | None]] = [
+    # (kind, dimensionality, required tag: "ratio" | "area" | None)
+    ("exposure_per_weight", {"[time]": 1}, "ratio"),
+    ("time", {"[time]": 1}, None),
+    ("rate_per_weight", {"[time]": -1}, "ratio"),
+    ("rate_constant", {"[time]": -1}, None),
+    ("amount_per_weight", {}, "ratio"),
+    ("fraction", {}, None),
+    ("volume", {_L3: 3}, None),
+    ("volume_per_weight", {_L3: 3, "[mass]": -1}, None),
+    ("volume_per_bsa", {_L3: 1}, "area"),
+    ("clearance", {_L3: 3, "[time]": -1}, None),
+    ("clearance_per_weight", {_L3: 3, "[time]": -1, "[mass]": -1}, None),
+    ("clearance_per_bsa", {_L3: 1, "[time]": -1}, "area"),
+    ("permeability", {_L3: 1, "[time]": -1}, None),
+    ("concentration_mass", {"[mass]": 1, _L3: -3}, None),
+    ("concentration_molar", {"[substance]": 1, _L3: -3}, None),
+    ("concentration_iu", {"[international_unit]": 1, _L3: -3}, None),
+    ("exposure_mass", {"[mass]": 1, "[time]": 1, _L3: -3}, None),
+    ("exposure_molar", {"[substance]": 1, "[time]": 1, _L3: -3}, None),
+    ("exposure_iu", {"[international_unit]": 1, "[time]": 1, _L3: -3}, None),
+    ("moment_mass", {"[mass]": 1, "[time]": 2, _L3: -3}, None),
+    ("moment_molar", {"[substance]": 1, "[time]": 2, _L3: -3}, None),
+    ("exposure_per_dose", {"[time]": 1, _L3: -3}, None),
+    ("concentration_per_dose", {_L3: -3}, None),
+    ("amount_mass", {"[mass]": 1}, None),
+    ("amount_molar", {"[substance]": 1}, None),
+    ("rate_mass", {"[mass]": 1, "[time]": -1}, None),
+    ("flux", {"[mass]": 1, _L3: -2, "[time]": -1}, None),
+    ("concentration_rate", {"[mass]": 1, _L3: -3, "[time]": -1}, None),
+    ("concentration_rate_molar", {"[substance]": 1, _L3: -3, "[time]": -1}, None),
+    ("exposure_molar_per_dose", {"[substance]": 1, "[time]": 1, _L3: -3, "[mass]": -1}, None),
+    ("second_order_rate", {_L3: 3, "[substance]": -1, "[time]": -1}, None),
+]
+
+
+def _kind_of(ureg: pint.UnitRegistry, q: Any) -> str | None:
+    dims = _dims(q)
+    ratio, area = _tags(ureg, q)
+    for kind, want, tag in _KIND_RULES:
+        if dims != want:
+            continue
+        if tag == "ratio" and not ratio:
+            continue
+        if tag == "area" and not area:
+            continue
+        return kind
+    return None
+
+
+def _readings(expr: str) -> list[str]:
+    out = [expr, _slash_binds_all(expr)]
+    if _MOLAR_RE.search(expr):
+        out += [_molar_as_amount(e) for e in list(out)]
+    seen: list[str] = []
+    for e in out:
+        if e not in seen:
+            seen.append(e)
+    return seen
+
+
+@lru_cache(maxsize=8192)
+def parse_unit(text: str) -> UnitResult:
+    """Parse a unit as written in a PK paper; never raises on user text.
+
+    Returns the canonical unit of its quantity kind and the factor from the input unit to it,
+    or a :class:`UnitResult` whose ``error`` says what went wrong."""
+    try:
+        return _parse_unit(text)
+    except Exception as exc:  # Pint has many failure modes; user text must never crash us
+        logger.debug("parse_unit(%r) failed", text, exc_info=True)
+        return UnitResult(input=text, error=f"cannot parse unit: {type(exc).__name__}")
+
+
+def _parse_unit(text: str) -> UnitResult:
+    if not isinstance(text, str) or not text.strip():
+        return UnitResult(input=str(text), error="empty unit")
+    if len(text) > MAX_UNIT_CHARS:
+        return UnitResult(input=text, error=f"unit text longer than {MAX_UNIT_CHARS} characters")
+    ureg = get_registry()
+    expr = clean_unit_text(text)
+    if not _IDENT_RE.search(expr.replace("**", "")):
+        return UnitResult(input=text, error="no unit symbol in text")
+    if re.search(r"\*\*\s*\(?[-+]?\d{3,}", expr) or re.search(r"\d{7,}", expr):
+        return UnitResult(input=text, error="exponent too large")
+    first_error: str | None = None
+    first_dims: str | None = None
+    for reading in _readings(expr):
+        try:
+            q = ureg.parse_expression(reading)
+        except Exception as exc:
+            first_error = first_error or f"unknown unit: {_describe(exc)}"
+            continue
+        if not hasattr(q, "units"):  # a bare number
+            first_error = first_error or "no unit symbol in text"
+            continue
+        first_dims = first_dims or str(q.dimensionality)
+        kind = _kind_of(ureg, q)
+        if kind is None:
+            continue
+        canonical = KINDS[kind].canonical
+        factor = float(q.to(canonical).magnitude)
+        if not math.isfinite(factor) or factor == 0.0:
+            return UnitResult(input=text, error="conversion factor is not finite")
+        return UnitResult(
+            input=text,
+            unit=canonical,
+            factor=factor,
+            dimensionality=str(ureg.parse_expression(canonical).dimensionality),
+            kind=kind,
+            reading=reading,
+        )
+    if first_dims is not None:
+        return UnitResult(
+            input=text,
+            error=f"no PK quantity kind has dimensionality {first_dims}",
+            dimensionality=first_dims,
+        )
+    return UnitResult(input=text, error=first_error or "cannot parse unit")
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, pint.UndefinedUnitError):
+        return ", ".join(map(str, getattr(exc, "unit_names", ()) or ())) or str(exc)
+    return type(exc).__name__
+
+
+def convert(value: float | None, result: UnitResult) -> float | None:
+    """``value`` in the canonical unit of ``result`` (None when either is missing)."""
+    if value is None or result.factor is None:
+        return None
+    return value * result.factor

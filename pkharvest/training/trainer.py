@@ -1,0 +1,323 @@
+"""Training the multi-task PK NER model: configuration, loop, early stopping, determinism."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pkharvest.corpus.records import VIEWS, Example
+from pkharvest.errors import UsageError
+from pkharvest.model.config import ALL_HEADS, DEFAULT_ENCODER, ModelConfig
+from pkharvest.model.tagger import PKTagger
+from pkharvest.model.weighting import WEIGHTINGS, LossWeighting
+from pkharvest.training.evaluate import evaluate
+
+logger = logging.getLogger(__name__)
+
+_DIGITS = "0123456789"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. Defaults are the tuned project set-up (see
+    docs/model.md); :meth:`reference` gives the reference set-up of the method description.
+
+    ``lr`` is the encoder learning rate, ``head_lr`` the one of the heads, feature projection
+    and loss-weighting parameters. ``epochs`` is a maximum; ``min_steps`` raises it on small
+    data so that at least that many optimiser steps are scheduled. ``patience`` counts dev
+    evaluations without a strict-F1 gain; evaluations happen every ``eval_steps`` optimiser
+    steps (rounded up to whole epochs). ``augment`` is the probability that a training sentence
+    has its digits replaced by random digits (same length, so spans stay put) in an epoch.
+    ``split`` and ``fraction`` describe how the data was prepared (recorded; used by the CLI).
+    """
+
+    view: str = "full"
+    split: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    fraction: float = 1.0
+    weighting: str = "hybrid"
+    seed: int = 13
+    encoder: str = DEFAULT_ENCODER
+    batch_size: int = 16
+    lr: float = 1.5e-4
+    head_lr: float = 1e-3
+    epochs: int = 20
+    min_steps: int = 300
+    patience: int = 4
+    eval_steps: int = 20
+    warmup: float = 0.1
+    weight_decay: float = 0.01
+    max_length: int = 128
+    dropout: float = 0.1
+    heads: tuple[str, ...] = ALL_HEADS
+    use_features: bool = True
+    constrained_decoding: bool = True
+    augment: float = 0.0
+    grad_clip: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.split = tuple(float(x) for x in self.split)  # type: ignore[assignment]
+        self.heads = tuple(self.heads)
+        self.validate()
+
+    def validate(self) -> None:
+        def bad(option: str, msg: str) -> UsageError:
+            return UsageError(msg, option=option)
+
+        if self.view not in VIEWS:
+            raise bad("--view", f"unknown view {self.view!r}; choose from {', '.join(VIEWS)}")
+        if self.weighting not in WEIGHTINGS:
+            raise bad("--weighting", f"unknown weighting {self.weighting!r}; choose from "
+                      f"{', '.join(WEIGHTINGS)}")
+        if len(self.split) != 3 or any(x < 0 for x in self.split) or \
+                abs(sum(self.split) - 1.0) > 1e-6:
+            raise bad("--split", f"need three non-negative proportions summing to 1, got "
+                      f"{self.split}")
+        if not 0.0 < self.fraction <= 1.0:
+            raise bad("--fraction", f"must be in (0, 1], got {self.fraction}")
+        for name in ("batch_size", "epochs", "eval_steps"):
+            if getattr(self, name) < 1:
+                raise bad(f"--{name.replace('_', '-')}", f"must be at least 1, got "
+                          f"{getattr(self, name)}")
+        for name in ("patience", "min_steps"):
+            if getattr(self, name) < 0:
+                raise bad(f"--{name.replace('_', '-')}", f"must be >= 0, got "
+                          f"{getattr(self, name)}")
+        for name in ("lr", "head_lr"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise bad(f"--{name.replace('_', '-')}", f"must be in (0, 1), got "
+                          f"{getattr(self, name)}")
+        if not 0.0 <= self.warmup < 1.0:
+            raise bad("--warmup", f"must be a fraction of the steps in [0, 1), got {self.warmup}")
+        if self.weight_decay < 0:
+            raise bad("--weight-decay", f"must be >= 0, got {self.weight_decay}")
+        if not 0.0 <= self.augment <= 1.0:
+            raise bad("--augment", f"must be a probability, got {self.augment}")
+        if self.grad_clip < 0:
+            raise bad("--grad-clip", f"must be >= 0, got {self.grad_clip}")
+        if not self.encoder:
+            raise bad("--encoder", "must not be empty")
+        # ModelConfig checks heads, max_length, dropout.
+        try:
+            self.model_config()
+        except UsageError as exc:
+            raise bad(f"--{(exc.option or 'model').replace('_', '-')}",
+                      str(exc.args[0])) from None
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(
+            labels=VIEWS[self.view], encoder=self.encoder, view=self.view, heads=self.heads,
+            max_length=self.max_length, dropout=self.dropout, use_features=self.use_features,
+            constrained_decoding=self.constrained_decoding,
+        )
+
+    @classmethod
+    def reference(cls, **overrides: Any) -> TrainConfig:
+        """The reference set-up: batch 32, max length 256, dropout 0.1, AdamW 3e-5 (encoder and
+        heads alike) with 10 % warm-up and linear decay, weight decay 0.01, early stopping with
+        patience 3 (evaluated every epoch), no extra steps, features or augmentation."""
+        base = dict(batch_size=32, max_length=256, dropout=0.1, lr=3e-5, head_lr=3e-5,
+                    warmup=0.1, weight_decay=0.01, patience=3, epochs=20, min_steps=0,
+                    eval_steps=1, use_features=False, augment=0.0)
+        base.update(overrides)
+        return cls(**base)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["split"] = list(self.split)
+        d["heads"] = list(self.heads)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def with_(self, **changes: Any) -> TrainConfig:
+        return replace(self, **changes)
+
+
+@dataclass
+class TrainResult:
+    tagger: PKTagger
+    history: list[dict[str, Any]]
+    best_epoch: int
+    epochs_run: int
+    dev_scores: dict[str, Any]
+    wall_time_s: float
+    config: TrainConfig | None = None
+    steps: int = 0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed % 2**32)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def augment_digits(example: Example, rng: random.Random) -> Example:
+    """A copy of ``example`` whose digits are replaced by random digits (a leading digit
+    stays non-zero). Lengths are unchanged, so spans and tokens keep their offsets."""
+    text = list(example.text)
+    for i, ch in enumerate(text):
+        if ch in _DIGITS:
+            lead = i == 0 or not text[i - 1].isdigit()
+            text[i] = rng.choice(_DIGITS[1:] if lead and ch != "0" else _DIGITS)
+    return replace(example, text="".join(text))
+
+
+def _optimizer(tagger: PKTagger, weighting: LossWeighting, config: TrainConfig
+               ) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for name, p in tagger.network.encoder.named_parameters():
+        (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
+    heads = list(tagger.network.head_parameters())
+    groups = [
+        {"params": decay, "lr": config.lr, "weight_decay": config.weight_decay},
+        {"params": no_decay, "lr": config.lr, "weight_decay": 0.0},
+        {"params": heads, "lr": config.head_lr, "weight_decay": config.weight_decay},
+    ]
+    if weighting.learned:
+        groups.append({"params": [weighting.log_vars], "lr": config.head_lr,
+                       "weight_decay": 0.0})
+    return torch.optim.AdamW(groups)
+
+
+def train(
+    train_examples: Sequence[Example],
+    dev_examples: Sequence[Example],
+    config: TrainConfig,
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Fine-tune a multi-task tagger on ``train_examples``, early-stopping on the strict micro
+    F1 of ``dev_examples`` (without dev examples: the last epoch is kept). The best weights are
+    restored; with ``out_dir`` the model folder is written there. Same seed and data ⇒ same
+    weights (on the same machine and thread count)."""
+    if not train_examples:
+        raise UsageError("no training examples", option="--corpus")
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    tagger = PKTagger.create(config.model_config())
+    net = tagger.network
+    weighting = LossWeighting(config.weighting, tagger.config.heads)
+    active = weighting.active_tasks()
+    rng = random.Random(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+
+    base_windows = [w for s in tagger.encode(train_examples) for w in s.windows]
+    steps_per_epoch = math.ceil(len(base_windows) / config.batch_size)
+    epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
+    eval_every = max(1, math.ceil(config.eval_steps / steps_per_epoch))
+    total_steps = epochs * steps_per_epoch
+    optimizer = _optimizer(tagger, weighting, config)
+    warm = int(config.warmup * total_steps)
+
+    def lr_lambda(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, (total_steps - step) / max(1, total_steps - warm))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    logger.info("training on %d windows (%d sentences), %d epochs x %d steps, eval every %d",
+                len(base_windows), len(train_examples), epochs, steps_per_epoch, eval_every)
+
+    history: list[dict[str, Any]] = []
+    best_f1, best_epoch, best_state, best_scores = -1.0, 0, None, {}
+    bad_evals, step, epochs_run = 0, 0, 0
+    bar = _progress(progress)
+    task = bar.add_task("training", total=total_steps) if bar else None
+    if bar:
+        bar.start()
+    try:
+        for epoch in range(1, epochs + 1):
+            net.train()
+            if config.augment > 0:
+                epoch_examples = [augment_digits(ex, rng) if rng.random() < config.augment
+                                  else ex for ex in train_examples]
+                windows = [w for s in tagger.encode(epoch_examples) for w in s.windows]
+            else:
+                windows = base_windows
+            order = torch.randperm(len(windows), generator=gen).tolist()
+            sums: dict[str, float] = {t: 0.0 for t in active}
+            total_loss = 0.0
+            for b in range(0, len(order), config.batch_size):
+                batch = tagger.collate([windows[i] for i in order[b : b + config.batch_size]])
+                losses = net.task_losses(batch)
+                loss = weighting({t: losses[t] for t in active})
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                total_loss += float(loss.detach())
+                for t in active:
+                    sums[t] += float(losses[t].detach())
+                if bar:
+                    bar.update(task, advance=1, description=f"epoch {epoch}/{epochs}")
+            epochs_run = epoch
+            n_b = max(1, math.ceil(len(order) / config.batch_size))
+            record: dict[str, Any] = {
+                "epoch": epoch, "step": step, "loss": total_loss / n_b,
+                "task_losses": {t: v / n_b for t, v in sums.items()},
+                "weights": weighting.weights(),
+            }
+            if dev_examples and (epoch % eval_every == 0 or epoch == epochs):
+                scores = evaluate(tagger, dev_examples)
+                f1 = scores["ner"]["strict"]["micro"]["f1"]
+                record["dev_f1"] = f1
+                if f1 > best_f1:
+                    best_f1, best_epoch, best_scores = f1, epoch, scores
+                    best_state = copy.deepcopy(net.state_dict())
+                    bad_evals = 0
+                else:
+                    bad_evals += 1
+                logger.info("epoch %d loss %.4f dev strict F1 %.4f", epoch, record["loss"], f1)
+            history.append(record)
+            if dev_examples and config.patience and bad_evals >= config.patience:
+                logger.info("early stop after epoch %d (best %d)", epoch, best_epoch)
+                break
+    finally:
+        if bar:
+            bar.stop()
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    else:
+        best_epoch = epochs_run
+    net.eval()
+    wall = time.perf_counter() - started
+    tagger.metrics = {"train_config": config.to_dict(), "dev": best_scores,
+                      "best_epoch": best_epoch, "epochs_run": epochs_run, "steps": step,
+                      "wall_time_s": wall, "n_train": len(train_examples),
+                      "n_dev": len(dev_examples)}
+    if out_dir is not None:
+        tagger.save(out_dir)
+    return TrainResult(tagger=tagger, history=history, best_epoch=best_epoch,
+                       epochs_run=epochs_run, dev_scores=best_scores, wall_time_s=wall,
+                       config=config, steps=step)
+
+
+def _progress(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+        TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), transient=True)

@@ -1,0 +1,233 @@
+"""`pkharvest query|export|show` through Typer's CliRunner, on real DuckDB files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from pkharvest.cli import app
+from pkharvest.records import AbstractSection, Article, Entity, Measurement, Sentence
+from pkharvest.store import Mention, ScoredSentence, Store
+
+runner = CliRunner()
+
+SENTENCES = (
+    "Midazolam clearance was 25.5 L/h [range 12-40].",
+    "The median volume of distribution of midazolam was 80 L.",
+    "Patients were adults.",
+)
+
+
+def build_store(db: Path) -> None:
+    """One article (PMID 42) whose measurements and mentions are located by searching the text,
+    plus a second article of another drug."""
+    article = Article("42", "Midazolam in adults", (AbstractSection(" ".join(SENTENCES)),))
+    sentences, mentions, measurements = [], [], []
+    start = 0
+    for i, text in enumerate(SENTENCES):
+        sentences.append(
+            ScoredSentence(Sentence("42", i, text, start, start + len(text)), 0.9 - 0.4 * i, i < 2)
+        )
+        start += len(text) + 1
+    specs = [
+        (0, "clearance", "25.5", "L/h", "clearance", "L/h", 25.5, "mean"),
+        (1, "volume of distribution", "80", "L", "volume", "L", 80.0, "median"),
+    ]
+    for idx, ptext, vtext, utext, param, unit, canonical, mtype in specs:
+        text = SENTENCES[idx]
+        ps, vs = text.index(ptext), text.index(vtext)
+        us = text.index(" " + utext, vs) + 1
+        for label, s, t in (("PK", ps, ptext), ("VALUE", vs, vtext), ("UNITS", us, utext)):
+            mentions.append(Mention("42", idx, Entity(label, s, s + len(t), t)))
+        measurements.append(
+            Measurement(
+                "42",
+                idx,
+                ptext,
+                ps,
+                ps + len(ptext),
+                vtext,
+                vs,
+                vs + len(vtext),
+                float(vtext),
+                unit_text=utext,
+                parameter=param,
+                unit=unit,
+                value_canonical=canonical,
+                measurement_type=mtype,
+                drug="midazolam",
+                flags=["checked [by hand]"] if idx == 1 else [],
+            )
+        )
+    other_text = "Digoxin clearance was 7 L/h."
+    other = Article("43", "Digoxin", (AbstractSection(other_text),))
+    o_meas = Measurement(
+        "43", 0, "clearance", 8, 17, "7", 22, 23, 7.0, unit_text="L/h", parameter="clearance",
+        unit="L/h", value_canonical=7.0, drug="digoxin",
+    )  # fmt: skip
+    with Store(db) as store:
+        store.write_batch(
+            [article, other],
+            [*sentences, Sentence("43", 0, other_text, 0, len(other_text))],
+            mentions,
+            [*measurements, o_meas],
+            store.start_run(None, model_version="m1"),
+            "m1",
+        )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "pk.duckdb"
+    build_store(path)
+    return path
+
+
+@pytest.mark.parametrize("command", ["query", "export", "show"])
+def test_help(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--db" in result.output
+    assert "Usage" in result.output
+
+
+def test_query_json_matches_the_library(db: Path) -> None:
+    result = runner.invoke(app, ["query", "parameter_summary", "--db", str(db), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    with Store(db, read_only=True) as store:
+        columns, rows = store.run_query("parameter_summary", {})
+    assert got == [dict(zip(columns, r, strict=True)) for r in rows]
+    assert {(r["drug"], r["parameter"]) for r in got} == {
+        ("midazolam", "clearance"),
+        ("midazolam", "volume"),
+        ("digoxin", "clearance"),
+    }
+
+
+def test_query_csv_with_params(db: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["query", "evidence", "--db", str(db), "-p", "drug=MIDAZOLAM", "--param",
+         "parameter=clearance", "--format", "csv"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 1
+    (row,) = rows
+    assert row["sentence"] == SENTENCES[0]
+    assert row["pubmed_url"] == "https://pubmed.ncbi.nlm.nih.gov/42/"
+    assert float(row["value_canonical"]) == 25.5
+
+
+def test_query_table_and_listing(db: Path) -> None:
+    result = runner.invoke(app, ["query", "runs", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "m1" in result.stdout and "1 rows" in result.stdout
+    listing = runner.invoke(app, ["query"])
+    assert listing.exit_code == 0, listing.output
+    for name in ("parameter_summary", "evidence", "needs_review"):
+        assert name in listing.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "needle"),
+    [
+        (["query", "evidence", "-p", "drug=x"], 2, "--param"),
+        (["query", "evidence", "-p", "drug", "-p", "parameter=y"], 2, "key=value"),
+        (["query", "evidence", "-p", "drug=x", "-p", "parameter=y", "-p", "z=1"], 2, "z"),
+        (["query", "no_such_query"], 2, "no_such_query"),
+        (["query", "runs", "--format", "xml"], 2, "--format"),
+        (["export", "--out", "{tmp}/x.xlsx", "--format", "xlsx"], 2, "--format"),
+        (["export", "--out", "{tmp}/none/x.csv", "--format", "csv"], 2, "--out"),
+        (["show", "99999"], 2, "PMID 99999"),
+    ],
+)
+def test_usage_errors_are_one_line(
+    db: Path, tmp_path: Path, args: list[str], code: int, needle: str
+) -> None:
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    result = runner.invoke(app, [*args, "--db", str(db)])
+    assert result.exit_code == code, result.output
+    assert needle in result.output
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command", [["query", "runs"], ["show", "42"], ["export", "--out"]])
+def test_missing_and_corrupt_store(tmp_path: Path, command: list[str]) -> None:
+    if command[0] == "export":
+        command = [*command, str(tmp_path / "out.csv"), "--format", "csv"]
+    missing = tmp_path / "missing.duckdb"
+    result = runner.invoke(app, [*command, "--db", str(missing)])
+    assert result.exit_code == 1
+    assert str(missing) in result.stderr and "no such store" in result.stderr
+    assert not missing.exists()
+    corrupt = tmp_path / "corrupt.duckdb"
+    corrupt.write_bytes(b"\x00" * 8 + b"JUNK" + b"\x01" * 5000)
+    result = runner.invoke(app, [*command, "--db", str(corrupt)])
+    assert result.exit_code == 1
+    assert str(corrupt) in result.stderr and "not a DuckDB store file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_export_parquet_and_csv(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "all.parquet"
+    result = runner.invoke(app, ["export", "--db", str(db), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Exported 3 measurement(s)" in result.stdout
+    table = pq.read_table(out)
+    assert sorted(table.column("pmid").to_pylist()) == ["42", "42", "43"]
+    assert set(table.column("sentence").to_pylist()) == {
+        SENTENCES[0], SENTENCES[1], "Digoxin clearance was 7 L/h."
+    }  # fmt: skip
+    out_csv = tmp_path / "mid.csv"
+    result = runner.invoke(
+        app,
+        ["export", "--db", str(db), "--out", str(out_csv), "--format", "csv", "--drug",
+         "Midazolam", "--parameter", "volume", "--parameter", "clearance"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with out_csv.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert sorted(r["parameter"] for r in rows) == ["clearance", "volume"]
+    assert {r["title"] for r in rows} == {"Midazolam in adults"}
+
+
+def test_show_renders_sentences_mentions_and_measurements(db: Path) -> None:
+    result = runner.invoke(app, ["show", "42", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Midazolam in adults" in out
+    assert "https://pubmed.ncbi.nlm.nih.gov/42/" in out
+    for text in SENTENCES:
+        assert text in out  # brackets in the text are printed, not read as markup
+    assert "(filtered out)" in out  # the third sentence did not pass the classifier
+    lines = out.splitlines()
+    cl = next(i for i, line in enumerate(lines) if "clearance (clearance) = 25.5 L/h" in line)
+    vd = next(i for i, line in enumerate(lines) if "volume of distribution (volume) = 80" in line)
+    assert lines[cl - 1].strip() == SENTENCES[0]  # listed right below its sentence
+    assert lines[vd - 1].strip() == SENTENCES[1]
+    assert "checked [by hand]" in lines[vd]
+
+
+def test_show_colours_entities_by_label(db: Path) -> None:
+    from pkharvest.cli.commands_store import LABEL_STYLES, _sentence_text
+
+    with Store(db, read_only=True) as store:
+        view = store.article_view("42")
+    assert view is not None
+    sentence = view.sentences[0]
+    rendered = _sentence_text(sentence.text, sentence.mentions)
+    styled = {(s.start, s.end): str(s.style) for s in rendered.spans}
+    assert len(sentence.mentions) == 3
+    for e in sentence.mentions:
+        assert styled[(e.start, e.end)] == LABEL_STYLES[e.label]
+    assert len({LABEL_STYLES[e.label] for e in sentence.mentions}) == 3

@@ -1,0 +1,92 @@
+"""The report writer on a real run store filled with constructed runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_experiment_store import make_record
+
+from pkharvest.errors import UsageError
+from pkharvest.experiment.grid import build_grid
+from pkharvest.experiment.report import REPORT_FILE, write_report
+from pkharvest.experiment.runstore import RunStore
+
+
+def _fill(folder: Path, *, drop_seed_cells: bool = False) -> None:
+    """pk and full views, 2 weightings x 3 fractions x 4 seeds, with ablations. "uncertainty"
+    is better than "none" by 0.05; more data helps; each seed has its own offset."""
+    rng = np.random.default_rng(7)
+    store = RunStore(folder)
+    store.check_settings({"corpus_sha256": "c0ffee", "train": {"epochs": 2}})
+    offsets = {s: rng.normal(0, 0.03) for s in range(4)}
+    grid = build_grid(["pk", "full"], [1.0, 0.5, 0.1], ["none", "uncertainty"], range(4),
+                      ablate=True)  # fmt: skip
+    for spec in grid:
+        if drop_seed_cells and spec.seed == 3 and spec.fraction == 0.1:
+            continue  # an interrupted grid: seed 3 is incomplete
+        f1 = 0.4 + 0.3 * spec.fraction + offsets[spec.seed] + rng.normal(0, 0.005)
+        f1 += 0.05 if spec.weighting == "uncertainty" else 0.0
+        f1 -= 0.02 * len(spec.removed_heads)
+        store.add(make_record(spec, f1))
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("study")
+    _fill(folder)
+    return folder
+
+
+def test_report_has_tables_figures_and_the_known_effect(filled: Path, tmp_path: Path) -> None:
+    report = write_report(filled, out_dir=tmp_path)
+    report = write_report(tmp_path)
+    text = (tmp_path / REPORT_FILE).read_text()
+    assert report.path == tmp_path / REPORT_FILE
+    assert report.n_runs == 2 * 3 * 2 * 4 * 4
+    for view in ("pk", "full"):
+        for name in (f"f1_vs_fraction_{view}.png", f"seed_sd_{view}.png",
+                     f"task_similarity_{view}.png"):  # fmt: skip
+            png = tmp_path / name
+            assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert f"]({name})" in text
+    # main table: one row per configuration, one column per fraction, mean ± sd (n)
+    assert "| configuration | 1 | 0.5 | 0.1 |" in text
+    assert re.search(r"\| uncertainty \| 0\.\d{4} ± 0\.\d{4} \(4\) \|", text)
+    # the ANOVA table and the constructed effect, read back from the result
+    assert "| source | F | df | df error | p | partial η² |" in text
+    anova = report.anovas["pk"]
+    assert anova.subjects_used == [0, 1, 2, 3]
+    assert anova.row("configuration").p < 0.001 and anova.row("configuration").df_den == 3
+    assert anova.row("fraction").p < 0.001
+    # ablation table: three removed heads per weighting, each about -0.02
+    assert "| weighting | removed head |" in text
+    for head in ("mtcls", "bcls", "mcls"):
+        assert re.search(rf"\| uncertainty \| {head} \| [\d.]+ \| [\d.]+ \| -0\.0[12]\d\d \|",
+                         text)  # fmt: skip
+    assert "matched seeds: yes" in text
+    assert "| ner–mtcls |" in text and "subject = run" in text
+    assert "ner.strict.per_label.PK.f1" in text and "bcls.f1" in text
+
+
+def test_incomplete_grid_restricts_the_anova_and_says_so(tmp_path: Path) -> None:
+    _fill(tmp_path, drop_seed_cells=True)
+    report = write_report(tmp_path)
+    text = report.path.read_text()
+    assert report.anovas["pk"].subjects_used == [0, 1, 2]
+    assert "restricted to the 3 complete seed(s); left out 1 with missing cells: 3" in text
+
+
+def test_report_of_an_empty_or_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"no runs\.duckdb"):
+        write_report(tmp_path)
+    RunStore(tmp_path)
+    with pytest.raises(UsageError, match="no finished run"):
+        write_report(tmp_path)
+
+
+def test_unknown_metric_is_named(filled: Path) -> None:
+    with pytest.raises(UsageError, match=r"no stored test score named 'ner\.nope'"):
+        write_report(filled, metric="ner.nope")
