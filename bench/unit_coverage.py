@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     path = args.csv or default_path()
     if not path.exists():
-        sys.stderr.write(f"unit frequency file not found: {path} (give a path or set {ENV_FREQS})\n")
+        sys.stderr.write(
+            f"unit frequency file not found: {path} (give a path or set {ENV_FREQS})\n"
+        )
         return 2
     cov = coverage(read_freqs(path))
     n_sp = len(cov.results)

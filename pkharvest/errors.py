@@ -53,3 +53,9 @@ class StoreError(PkHarvestError):
 
 class NormalisationError(PkHarvestError):
     """A unit or parameter could not be normalised (used internally; stored as a reason)."""
+
+
+class StoreLockedError(StoreError):
+    """Another run holds the store's lock (exit code 3, so cron/systemd can tell it apart)."""
+
+    exit_code = 3

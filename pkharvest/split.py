@@ -48,6 +48,7 @@ _TERMINAL_RE = re.compile(r"[.!?][" + re.escape(_CLOSERS) + r"]*$")
 # whitespace, then a capital letter (optionally after an opening bracket or quote).
 _CANDIDATE_RE = re.compile(r"[.!?][" + re.escape(_CLOSERS) + r"]*\s+(?=[\"'‘“(\[]?[A-Z])")
 _WORD_BEFORE_PERIOD_RE = re.compile(r"(\S+?)[.!?][" + re.escape(_CLOSERS) + r"]*$")
+_WINDOW = 300
 _LIST_MARKER_RE = re.compile(r"\(?(?:\d{1,2}|[ivxIVX]{1,4}|[a-hA-H])[.)]")
 _ET_AL_RE = re.compile(r"\bet\s+al\.$")
 
@@ -80,10 +81,12 @@ def _pysbd_boundaries(text: str) -> set[int]:
 
 def _is_boundary(text: str, pos: int) -> bool:
     """Whether a sentence may start at ``pos`` (the first non-space character after a gap)."""
-    before = text[:pos].rstrip()
+    # only a window before the boundary matters (keeps long texts linear)
+    window_start = max(0, pos - _WINDOW)
+    before = text[window_start:pos].rstrip()
     if not before:
         return False
-    gap = text[len(before) : pos]
+    gap = text[window_start + len(before) : pos]
     if "\n" in gap:  # a line break between blocks of text always separates sentences
         return True
     if not _TERMINAL_RE.search(before):

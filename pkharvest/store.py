@@ -34,7 +34,7 @@ import duckdb
 import filelock
 import pyarrow as pa
 
-from pkharvest.errors import PkHarvestError, StoreError, UsageError
+from pkharvest.errors import PkHarvestError, StoreError, StoreLockedError, UsageError
 from pkharvest.paths import PROJECT_ROOT
 from pkharvest.records import AbstractSection, Article, Entity, Measurement, Sentence
 
@@ -512,7 +512,8 @@ class Store:
 
     ``read_only`` opens an existing store without writing; ``lock`` (default: when writable)
     holds ``<db>.lock`` so that two runs cannot write one store at once; a held lock raises
-    :class:`StoreError` after ``lock_timeout`` seconds.
+    :class:`StoreLockedError` (exit code 3) after ``lock_timeout`` seconds, as does a store that
+    another process has open for writing without the lock (DuckDB's own file lock).
     """
 
     def __init__(
@@ -548,7 +549,7 @@ class Store:
         try:
             lock.acquire()
         except filelock.Timeout:
-            raise StoreError(
+            raise StoreLockedError(
                 f"{self.path}: store is locked by another run (lock file {self.lock_path}); "
                 "wait for it to finish"
             ) from None
@@ -586,7 +587,7 @@ class Store:
         except duckdb.Error as exc:
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if "lock" in msg.lower():
-                raise StoreError(
+                raise StoreLockedError(
                     f"{self.path}: store is in use by another process ({msg})"
                 ) from None
             if "not a valid duckdb" in msg.lower():
@@ -681,9 +682,14 @@ class Store:
                     "UPDATE meta SET value = $v WHERE key = 'schema_version'", {"v": str(version)}
                 )
                 con.commit()
-            except BaseException:
+            except BaseException as exc:
                 con.rollback()
-                raise
+                if not isinstance(exc, Exception) or isinstance(exc, PkHarvestError):
+                    raise
+                raise StoreError(
+                    f"{self.path}: migration from schema version {version} failed; the store"
+                    f" is left at version {version}: {type(exc).__name__}: {exc}"
+                ) from exc
             logger.info("migrated store %s to schema version %d", self.path, version)
 
     @property

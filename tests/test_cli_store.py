@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -146,7 +149,7 @@ def test_query_table_and_listing(db: Path) -> None:
         (["query", "runs", "--format", "xml"], 2, "--format"),
         (["export", "--out", "{tmp}/x.xlsx", "--format", "xlsx"], 2, "--format"),
         (["export", "--out", "{tmp}/none/x.csv", "--format", "csv"], 2, "--out"),
-        (["show", "99999"], 2, "PMID 99999"),
+        (["show", "99999"], 2, "PMID: 99999 is not in store"),
     ],
 )
 def test_usage_errors_are_one_line(
@@ -231,3 +234,31 @@ def test_show_colours_entities_by_label(db: Path) -> None:
     for e in sentence.mentions:
         assert styled[(e.start, e.end)] == LABEL_STYLES[e.label]
     assert len({LABEL_STYLES[e.label] for e in sentence.mentions}) == 3
+
+
+def test_store_held_by_a_writer_exits_3(db: Path) -> None:
+    holder = textwrap.dedent(
+        f"""
+        import sys
+        from pkharvest.store import Store
+        with Store({str(db)!r}):
+            print("held", flush=True)
+            sys.stdin.readline()
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", holder], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        result = runner.invoke(app, ["query", "runs", "--db", str(db)])
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        proc.wait(timeout=30)
+    assert result.exit_code == 3, result.output
+    assert "in use by another process" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    after = runner.invoke(app, ["query", "runs", "--db", str(db)])
+    assert after.exit_code == 0, after.output

@@ -125,6 +125,17 @@ def test_lines_without_tokens_are_tokenised(tmp_path: Path) -> None:
     assert len(ex.spans) == 3
 
 
+def test_token_indices_recomputed_when_tokens_missing(tmp_path: Path) -> None:
+    obj = _line(with_tokens=False)
+    for sp in obj["spans"]:  # indices of some other tokenisation
+        sp["token_start"] += 100
+        sp["token_end"] += 100
+    [ex] = read_corpus(_write(tmp_path / "c.jsonl", [obj]))
+    assert [ex.text[s.start:s.end] for s in ex.spans] == ["clearance", "3.5", "L/h"]
+    assert [(s.token_start, s.token_end) for s in ex.spans] == [(1, 1), (3, 5), (6, 8)]
+    assert len(ex.relations) == 2
+
+
 def test_spans_without_token_indices_are_aligned(tmp_path: Path) -> None:
     obj = _line()
     for s in obj["spans"]:

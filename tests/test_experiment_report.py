@@ -45,7 +45,8 @@ def test_report_has_tables_figures_and_the_known_effect(filled: Path, tmp_path: 
     report = write_report(tmp_path)
     text = (tmp_path / REPORT_FILE).read_text()
     assert report.path == tmp_path / REPORT_FILE
-    assert report.n_runs == 2 * 3 * 2 * 4 * 4
+    # per view, fraction and seed: "none" + "uncertainty" and its three ablations
+    assert report.n_runs == 2 * 3 * 4 * (1 + 4)
     for view in ("pk", "full"):
         for name in (f"f1_vs_fraction_{view}.png", f"seed_sd_{view}.png",
                      f"task_similarity_{view}.png"):  # fmt: skip

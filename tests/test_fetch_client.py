@@ -319,3 +319,14 @@ def test_fixture_server_is_usable(eutils_server: EutilsServer) -> None:
     c = client(eutils_server)
     res = c.search("caffeine", 10)
     assert res.pmids == ("77",)
+
+
+def test_retry_after_formats() -> None:
+    import email.utils
+
+    from pkharvest.fetch.client import _retry_after_seconds
+
+    assert _retry_after_seconds("3") == 3.0
+    assert _retry_after_seconds(None) is None and _retry_after_seconds("soon") is None
+    later = email.utils.formatdate(time.time() + 20, usegmt=True)
+    assert 15 <= _retry_after_seconds(later) <= 21

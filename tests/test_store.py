@@ -15,9 +15,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pkharvest.errors import StoreError
+from pkharvest.errors import StoreError, StoreLockedError
 from pkharvest.records import AbstractSection, Article, Entity, Measurement, Sentence
 from pkharvest.store import (
+    _MIGRATIONS,
     APPLICATION_ID,
     SCHEMA_VERSION,
     Mention,
@@ -318,6 +319,43 @@ def test_missing_store_read_only_and_newer_schema(tmp_path: Path) -> None:
         Store(db)
 
 
+def test_older_store_is_migrated_in_a_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "pk.duckdb"
+    with Store(db) as store:
+        write(store, make_article("1"))
+    older = SCHEMA_VERSION - 1
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE meta SET value = $v WHERE key = 'schema_version'", {"v": str(older)})
+    con.close()
+    with pytest.raises(StoreError, match="needs an upgrade"):
+        Store(db, read_only=True)
+
+    def broken(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("ALTER TABLE measurements ADD COLUMN reviewed BOOLEAN")
+        raise RuntimeError("migration bug")
+
+    monkeypatch.setitem(_MIGRATIONS, older, broken)
+    with pytest.raises(StoreError, match=r"migration from schema version .* failed.*bug"):
+        Store(db)
+    con = duckdb.connect(str(db), read_only=True)
+    cols = [r[0] for r in con.execute("DESCRIBE measurements").fetchall()]
+    version = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    con.close()
+    assert "reviewed" not in cols and version == (str(older),)  # rolled back
+
+    def add_reviewed(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("ALTER TABLE measurements ADD COLUMN reviewed BOOLEAN")
+
+    monkeypatch.setitem(_MIGRATIONS, older, add_reviewed)
+    with Store(db) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.counts()["measurements"] == 2
+        cols = [r[0] for r in store.con.execute("DESCRIBE measurements").fetchall()]
+        assert "reviewed" in cols
+
+
 # -- saved searches and runs ------------------------------------------------------------------
 
 
@@ -360,8 +398,9 @@ def test_lock_refuses_a_second_writer_in_process(tmp_path: Path) -> None:
     first = Store(db, lock=True)
     try:
         assert first.lock_path == tmp_path / "pk.duckdb.lock"
-        with pytest.raises(StoreError, match="locked by another run") as err:
+        with pytest.raises(StoreLockedError, match="locked by another run") as err:
             Store(db, lock=True)
+        assert err.value.exit_code == 3
         assert "pk.duckdb.lock" in str(err.value)
     finally:
         first.close()
@@ -386,10 +425,10 @@ def test_lock_held_by_another_process(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
-        with pytest.raises(StoreError, match="locked by another run"):
+        with pytest.raises(StoreLockedError, match="locked by another run"):
             Store(db, lock=True, lock_timeout=0.2)
         # a reader does not take the lock, but DuckDB itself refuses while a writer is open
-        with pytest.raises(StoreError, match="in use by another process"):
+        with pytest.raises(StoreLockedError, match="in use by another process"):
             Store(db, read_only=True)
     finally:
         assert proc.stdin is not None

@@ -73,6 +73,7 @@ from pkharvest.cli import (  # noqa: E402
     commands_corpus,
     commands_experiment,
     commands_model,
+    commands_pipeline,
     commands_search,
     commands_store,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "commands_corpus",
     "commands_experiment",
     "commands_model",
+    "commands_pipeline",
     "commands_search",
     "commands_store",
     "console",

@@ -19,7 +19,7 @@ from pkharvest.cli import app, console, handle_errors
 @handle_errors
 def units(
     texts: list[str] = typer.Argument(
-        ..., metavar="TEXT...", help='Unit spellings as written in papers, e.g. "ng·h/mL" "l/h".'
+        ..., metavar="TEXT", help='Unit spellings as written in papers, e.g. "ng·h/mL" "l/h".'
     ),
     as_json: bool = typer.Option(
         False,

@@ -197,5 +197,5 @@ def show_cmd(
     with Store(db, read_only=True) as store:
         view = store.article_view(pmid.strip())
     if view is None:
-        raise UsageError(f"PMID {pmid} is not in store {db}", option="PMID")
+        raise UsageError(f"{pmid} is not in store {db}", option="PMID")
     _render(view)

@@ -29,7 +29,12 @@ import tenacity
 
 from pkharvest import __version__
 from pkharvest.errors import FetchError, UsageError
-from pkharvest.fetch.parse import SearchResult, _short, parse_esearch_xml, parse_pubmed_xml
+from pkharvest.fetch.parse import (
+    SearchResult,
+    parse_esearch_xml,
+    parse_pubmed_xml,
+    pmid_summary,
+)
 from pkharvest.fetch.ratelimit import RateLimiter, shared_rate_limiter
 from pkharvest.fetch.recording import Recorder, Replayer
 from pkharvest.records import Article
@@ -270,7 +275,7 @@ class EutilsClient:
         try:
             return retrying(attempt)
         except _Transient as exc:
-            which = f" for {_short(pmids)}" if pmids is not None else ""
+            which = f" for {pmid_summary(pmids)}" if pmids is not None else ""
             raise FetchError(
                 f"{endpoint}{which} failed after {self.retry.max_attempts} attempt(s) "
                 f"at {self.base_url}: {exc.what}"

@@ -59,7 +59,8 @@ def flatten_markup(text: Any) -> str:
     return _WS.sub(" ", s).strip()
 
 
-def _short(pmids: Sequence[str] | None) -> str:
+def pmid_summary(pmids: Sequence[str] | None) -> str:
+    """``PMIDs 1, 2, 3 and 7 more`` for error messages (at most ten shown)."""
     if not pmids:
         return "no PMIDs given"
     shown = ", ".join(pmids[:10])
@@ -216,7 +217,9 @@ def _parse_jats(data: bytes, requested: Sequence[str] | None) -> list[Article]:
     try:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
-        raise FetchError(f"efetch: unparsable PMC XML for {_short(requested)}: {exc}") from exc
+        raise FetchError(
+            f"efetch: unparsable PMC XML for {pmid_summary(requested)}: {exc}"
+        ) from exc
     out: list[Article] = []
     for art in root.iter("article"):
         meta = art.find("front/article-meta")
@@ -265,7 +268,7 @@ def parse_pubmed_xml(data: bytes, requested: Sequence[str] | None = None) -> lis
     requested PMIDs. A PMC ``pmc-articleset`` (JATS) is accepted too (title/abstract/ids only).
     """
     if not data or not data.strip():
-        raise FetchError(f"efetch: empty response for {_short(requested)}")
+        raise FetchError(f"efetch: empty response for {pmid_summary(requested)}")
     head = data[:2048]
     if b"<pmc-articleset" in head or (b"<article " in head and b"PubmedArticleSet" not in head):
         return _parse_jats(data, requested)
@@ -273,10 +276,13 @@ def parse_pubmed_xml(data: bytes, requested: Sequence[str] | None = None) -> lis
         rec = _entrez_read(data)
     except Exception as exc:  # Bio.Entrez raises Expat, CorruptedXMLError, ValidationError...
         raise FetchError(
-            f"efetch: unparsable PubMed XML for {_short(requested)} ({type(exc).__name__}: {exc})"
+            f"efetch: unparsable PubMed XML for {pmid_summary(requested)} "
+            f"({type(exc).__name__}: {exc})"
         ) from exc
     if not isinstance(rec, Mapping) or "PubmedArticle" not in rec:
-        raise FetchError(f"efetch: response is not a PubmedArticleSet for {_short(requested)}")
+        raise FetchError(
+            f"efetch: response is not a PubmedArticleSet for {pmid_summary(requested)}"
+        )
     books = rec.get("PubmedBookArticle", []) or []
     for book in books:
         try:
@@ -290,6 +296,6 @@ def parse_pubmed_xml(data: bytes, requested: Sequence[str] | None = None) -> lis
             out.append(_article_from_entrez(item))
         except (KeyError, TypeError, ValueError) as exc:
             raise FetchError(
-                f"efetch: PubmedArticle without {exc} in response for {_short(requested)}"
+                f"efetch: PubmedArticle without {exc} in response for {pmid_summary(requested)}"
             ) from exc
     return out

@@ -38,7 +38,8 @@ FUZZY_MIN_CHARS = 6  # short symbols ("CL", "ka", "V") only match exactly
 
 _CLEARANCE = ("clearance", "clearance_per_weight", "clearance_per_bsa")
 _VOLUME = ("volume", "volume_per_weight", "volume_per_bsa")
-_CONC = ("concentration_mass", "concentration_molar", "concentration_iu")
+_CONC = ("concentration_mass", "concentration_molar", "concentration_iu",
+         "concentration_per_dose", "amount_per_weight")  # C/D; tissue ng/g  # fmt: skip
 _AUC = ("exposure_mass", "exposure_molar", "exposure_iu", "exposure_per_dose",
         "exposure_molar_per_dose", "exposure_per_weight")  # fmt: skip
 _TIME = ("time",)
@@ -231,7 +232,8 @@ VOCABULARY: tuple[ParameterDef, ...] = (
     ), _AUC),
     ParameterDef("AUMC", "area under the first moment curve", (
         "AUMC", "AUMC0-∞", "AUMCinf", "AUMClast", "AUMC0-t", "area under the first moment curve",
-        "area under the moment curve", "area under the first moment of the concentration-time curve",
+        "area under the moment curve",
+        "area under the first moment of the concentration-time curve",
     ), ("moment_mass", "moment_molar")),
     ParameterDef("ka", "absorption rate constant", (
         "ka", "Ka", "kabs", "k a", "k01", "absorption rate constant", "absorption rate",
@@ -313,7 +315,7 @@ _MODIFIERS = frozenset(
 )  # fmt: skip
 
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "λ": "lambda", "τ": "tau", "∞": "inf"}
-_STRIP_CHARS_RE = re.compile(r"[\s()\[\]{},.;:_'\"`*−–—‐‑-]")  # noqa: RUF001
+_STRIP_CHARS_RE = re.compile(r"[\s()\[\]{},.;:_'\"`*−–—‐‑-]")
 
 
 @dataclass(frozen=True)
@@ -347,7 +349,8 @@ def normalise_text(text: str) -> str:
     """Fold a parameter mention to its lookup form: NFKC (½→1/2, subscripts), Greek letters
     spelled out, infinity → "inf", "→" → "-", lower case, brackets/spaces/dashes removed."""
     s = unicodedata.normalize("NFKC", text)
-    s = s.replace("\u2044", "/").replace("∪", "u").replace("→", "-").replace("∞", "inf")  # ⁄ fraction slash
+    # U+2044 fraction slash (from NFKC of ½); "∪" is an OCR misreading of "U" in "A∪C"
+    s = s.replace("\u2044", "/").replace("∪", "u").replace("→", "-").replace("∞", "inf")
     for g, word in _GREEK.items():
         s = s.replace(g, word)
     s = s.lower()
@@ -393,7 +396,7 @@ def _index() -> dict[str, ParameterDef]:
 
 
 _PARTIAL_AUC_RE = re.compile(
-    r"^AUC\s*[(\[]?\s*\d+(?:\.\d+)?\s*(?:h|min)?\s*(?:-|–|−|to|→)\s*\d+(?:\.\d+)?\s*"  # noqa: RUF001
+    r"^AUC\s*[(\[]?\s*\d+(?:\.\d+)?\s*(?:h|min)?\s*(?:-|–|−|to|→)\s*\d+(?:\.\d+)?\s*"
     r"(?:h|hr|hours|min)?\s*[)\]]?$",
     re.IGNORECASE,
 )

@@ -11,7 +11,7 @@ How a text is read:
    middle dots, superscripts, ``h-1``/``h(-1)`` exponents, ``/1.73 m2`` and ``/70 kg`` factors,
    ``ng-eq``...). Pint's own parser cannot be configured for these, hence the rewriting.
 2. Pint parses the expression (our registry adds international units and the standard body
-   surface area ``bsa_1_73_m2`` = 1.73 m²).
+   surface area ``std_bsa`` = 1.73 m²).
 3. The quantity kind comes from the dimensionality plus two facts the dimensionality alone loses:
    a mass divided by a mass ("mg/kg", "ng/g" would otherwise be a plain fraction) and an area in
    the denominator ("mL/min/1.73 m²" would otherwise look like a velocity).
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 MAX_UNIT_CHARS = 120
 
-BSA_UNIT = "bsa_1_73_m2"
+BSA_UNIT = "std_bsa"  # no digits: unit identifiers are letters and "_" only
 _EXTRA_DEFINITIONS = (
     # International units have no SI dimension: give them their own so IU/L is a concentration.
     "international_unit = [international_unit] = IU = iu",
@@ -97,8 +97,9 @@ KINDS: dict[str, QuantityKind] = {
         QuantityKind("permeability", "permeability / velocity", "cm/s"),
         QuantityKind("flux", "flux per area (e.g. transdermal)", "ug/cm**2/h"),
         QuantityKind("concentration_rate", "rate of change of mass concentration", "mg/L/h"),
-        QuantityKind("concentration_rate_molar", "rate of change of molar concentration",
-                     "umol/L/h"),
+        QuantityKind(
+            "concentration_rate_molar", "rate of change of molar concentration", "umol/L/h"
+        ),
         QuantityKind("exposure_molar_per_dose", "dose-normalised molar exposure", "umol*h/L/mg"),
         QuantityKind("second_order_rate", "second-order (binding) rate constant", "1/nM/h"),
     )
@@ -130,8 +131,8 @@ class UnitResult:
 # --------------------------------------------------------------------------- text -> Pint syntax
 
 _MICRO = ("µ", "μ", "\u00b5", "\u03bc")
-_DASHES = "−–—‐‑‒﹣－"  # noqa: RUF001 - minus/en/em dashes all mean "-"
-_TIMES = "·⋅∙•×✕*"  # noqa: RUF001
+_DASHES = "−–—‐‑‒﹣－"
+_TIMES = "·⋅∙•×✕*"
 # Whole-word spellings Pint does not know (lower-cased match) -> Pint spelling.
 _ALIASES = {
     "microg": "ug",
@@ -275,8 +276,11 @@ def clean_unit_text(text: str) -> str:
     # per litre, "nM/min/mg·protein"): drop it so the amount unit remains
     s = re.sub(
         r"(?<![A-Za-z_])([A-Za-z_]+)\*([A-Za-z_]+)(?![A-Za-z_^])",
-        lambda m: m.group(1) if _is_amount(ureg, m.group(1)) and not _is_unit_name(
-            ureg, m.group(2)) else m.group(0),
+        lambda m: (
+            m.group(1)
+            if _is_amount(ureg, m.group(1)) and not _is_unit_name(ureg, m.group(2))
+            else m.group(0)
+        ),
         s,
     )
     # "/1.73*m^2", "/70*kg": a number right after "/" scales the unit that follows it

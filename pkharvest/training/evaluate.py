@@ -12,9 +12,10 @@ from pkharvest.training.metrics import binary_scores, multiclass_scores, span_sc
 logger = logging.getLogger(__name__)
 
 
-def evaluate(tagger: Any, examples: Sequence[Any], batch_size: int = 32) -> dict:
-    """Score ``tagger`` on corpus examples (spans of labels outside the tagger's view are
-    ignored). Returns a nested dict::
+def evaluate(tagger: Any, examples: Sequence[Any], batch_size: int = 32,
+             labels: Sequence[str] | None = None) -> dict:
+    """Score ``tagger`` on corpus examples. Only ``labels`` (default: the tagger's) are scored:
+    gold and predicted spans of other labels are ignored. Returns a nested dict::
 
         {"ner": {"strict": {"micro": {precision, recall, f1, support, predicted},
                             "per_label": {LABEL: {...}}},
@@ -26,13 +27,13 @@ def evaluate(tagger: Any, examples: Sequence[Any], batch_size: int = 32) -> dict
 
     ``get_score(scores, "ner.strict.micro.f1")`` reads a dotted path.
     """
-    labels = tagger.labels
+    labels = tuple(labels) if labels is not None else tuple(tagger.labels)
     preds = tagger.predict_detailed([ex.text for ex in examples], batch_size=batch_size)
     gold_spans, pred_spans = [], []
     b_gold, b_pred, m_gold, m_pred, t_gold, t_pred = [], [], [], [], [], []
     for ex, p in zip(examples, preds, strict=True):
         gold_spans.append([(s.start, s.end, s.label) for s in ex.spans if s.label in labels])
-        pred_spans.append([(e.start, e.end, e.label) for e in p.entities])
+        pred_spans.append([(e.start, e.end, e.label) for e in p.entities if e.label in labels])
         b, m = sentence_targets(ex.spans, labels)
         b_gold.append(b)
         m_gold.append(m)

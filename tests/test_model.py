@@ -1,0 +1,139 @@
+"""Model pieces that need no training: decoding, loss weighting, config, folder checks."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from pkharvest.errors import ModelError, UsageError
+from pkharvest.model.config import ModelConfig
+from pkharvest.model.decoding import spans_from_tags, transition_mask, viterbi
+from pkharvest.model.tagger import REQUIRED_FILES, PKTagger
+from pkharvest.model.weighting import FIXED_WEIGHTS, LossWeighting, uncertainty_loss
+
+TAGS = ["O", "B-PK", "I-PK", "B-VALUE", "I-VALUE"]
+
+
+def _scores(rows: list[list[float]]) -> torch.Tensor:
+    return torch.log_softmax(torch.tensor(rows), dim=-1)
+
+
+def test_viterbi_repairs_invalid_argmax():
+    # argmax would be O, I-PK, I-PK: an entity without a beginning
+    s = _scores([[3, 0, 0, 0, 0], [0, 1, 2.5, 0, 0], [0, 0, 3, 0, 0]])
+    assert [TAGS[i] for i in s.argmax(-1).tolist()] == ["O", "I-PK", "I-PK"]
+    path = [TAGS[i] for i in viterbi(s, TAGS)]
+    assert path == ["O", "B-PK", "I-PK"]
+
+
+def test_viterbi_no_label_switch_inside_entity():
+    s = _scores([[0, 3, 0, 0, 0], [0, 0, 1, 0, 2.9], [0, 0, 2.0, 0, 0]])
+    path = [TAGS[i] for i in viterbi(s, TAGS)]
+    for prev, cur in zip(path, path[1:], strict=False):
+        if cur.startswith("I-"):
+            assert prev[2:] == cur[2:] and prev != "O"
+    # the best valid path keeps the PK entity going
+    assert path == ["B-PK", "I-PK", "I-PK"]
+
+
+def test_viterbi_matches_brute_force():
+    import itertools
+
+    torch.manual_seed(0)
+    start, trans = transition_mask(TAGS)
+    for _ in range(20):
+        s = torch.randn(4, len(TAGS))
+        best, best_path = -math.inf, None
+        for path in itertools.product(range(len(TAGS)), repeat=4):
+            v = float(start[path[0]] + sum(s[t, p] for t, p in enumerate(path)) +
+                      sum(trans[a, b] for a, b in zip(path, path[1:], strict=False)))
+            if v > best:
+                best, best_path = v, list(path)
+        assert viterbi(s, TAGS) == best_path
+    assert viterbi(torch.zeros(0, len(TAGS)), TAGS) == []
+
+
+def test_spans_from_invalid_tags_are_lenient():
+    tags = ["I-PK", "I-PK", "O", "B-VALUE", "I-PK", "I-VALUE", "B-VALUE"]
+    assert spans_from_tags(tags) == [(0, 1, "PK"), (3, 3, "VALUE"), (4, 4, "PK"),
+                                     (5, 5, "VALUE"), (6, 6, "VALUE")]
+    assert spans_from_tags([]) == []
+
+
+def test_uncertainty_loss_value_and_gradients():
+    losses = torch.tensor([2.0, 0.5, 1.0])
+    s = torch.tensor([0.0, 1.0, -0.5], requires_grad=True)
+    total = uncertainty_loss(losses, s)
+    expected = sum(math.exp(-si) * li + si for li, si in zip([2.0, 0.5, 1.0], [0.0, 1.0, -0.5],
+                                                            strict=True))
+    assert float(total) == pytest.approx(expected)
+    total.backward()
+    # d/ds_i = 1 - exp(-s_i) * L_i
+    want = [1 - math.exp(-si) * li for li, si in zip([2.0, 0.5, 1.0], [0.0, 1.0, -0.5],
+                                                      strict=True)]
+    assert s.grad.tolist() == pytest.approx(want)
+    # the optimum of s_i is log L_i (gradient zero there)
+    s2 = torch.log(losses).clone().requires_grad_(True)
+    uncertainty_loss(losses, s2).backward()
+    assert s2.grad.abs().max() < 1e-6
+
+
+def test_weighting_schemes():
+    losses = {"ner": torch.tensor(2.0), "mtcls": torch.tensor(1.0), "bcls": torch.tensor(0.5),
+              "mcls": torch.tensor(1.5)}
+    tasks = ("ner", "mtcls", "bcls", "mcls")
+    assert float(LossWeighting("none", tasks)(losses)) == 2.0
+    fixed = sum(FIXED_WEIGHTS[t] * float(v) for t, v in losses.items())
+    assert float(LossWeighting("fixed", tasks)(losses)) == pytest.approx(fixed)
+    unc = LossWeighting("uncertainty", tasks)
+    assert unc.learned == tasks
+    assert float(unc(losses)) == pytest.approx(5.0)  # s_i = 0 -> plain sum
+    hyb = LossWeighting("hybrid", tasks)
+    assert hyb.learned == ("mtcls", "bcls", "mcls")
+    with torch.no_grad():
+        hyb.log_vars.copy_(torch.tensor([1.0, -2.0, 0.0]))
+    # NER weight 1; s clamped at >= 0 for the auxiliaries
+    want = 2.0 + math.exp(-1) * 1.0 + 1.0 + 0.5 + 0.0 + 1.5 + 0.0
+    assert float(hyb(losses)) == pytest.approx(want)
+    assert hyb.weights()["bcls"] == 1.0 and hyb.weights()["ner"] == 1.0
+    # removing a head removes its task
+    assert LossWeighting("uncertainty", ("ner", "bcls")).log_vars.shape == (2,)
+    with pytest.raises(ValueError):
+        LossWeighting("uncertainty", ("ner",))({"mtcls": torch.tensor(1.0)})
+    with pytest.raises(ValueError):
+        LossWeighting("magic", tasks)
+
+
+def test_model_config_validation_and_round_trip(tmp_path):
+    c = ModelConfig(labels=("PK",), heads=("ner", "bcls"), max_length=64)
+    c.save(tmp_path / "config.json")
+    assert ModelConfig.load(tmp_path / "config.json") == c
+    with pytest.raises(UsageError, match="heads"):
+        ModelConfig(labels=("PK",), heads=("mtcls",))
+    with pytest.raises(UsageError, match="heads"):
+        ModelConfig(labels=("PK",), heads=("ner", "relation"))
+    with pytest.raises(UsageError, match="max_length"):
+        ModelConfig(labels=("PK",), max_length=4)
+    with pytest.raises(UsageError):
+        ModelConfig(labels=())
+    data = json.loads((tmp_path / "config.json").read_text())
+    data["surprise"] = 1
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="surprise"):
+        ModelConfig.load(tmp_path / "config.json")
+
+
+def test_missing_model_files_named(tmp_path):
+    with pytest.raises(ModelError, match="does not exist"):
+        PKTagger.load(tmp_path / "nope")
+    folder = tmp_path / "m"
+    folder.mkdir()
+    with pytest.raises(ModelError, match=REQUIRED_FILES[0]):
+        PKTagger.load(folder)
+    for name in REQUIRED_FILES[:-1]:
+        (folder / name).write_text("{}")
+    with pytest.raises(ModelError, match=REQUIRED_FILES[-1]):
+        PKTagger.load(folder)

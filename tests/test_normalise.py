@@ -1,0 +1,131 @@
+"""normalise(measurement): parameter, canonical unit and values, flags; never raises."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pkharvest.normalise import normalise, parse_unit
+from pkharvest.records import Measurement
+
+
+def meas(  # type: ignore[no-untyped-def]
+    parameter_text: str, unit_text: str | None, value: float | None = 1.0, **kw
+) -> Measurement:
+    return Measurement(
+        pmid="1", sentence_index=0, parameter_text=parameter_text, parameter_start=0,
+        parameter_end=len(parameter_text), unit_text=unit_text, value=value, **kw,
+    )  # fmt: skip
+
+
+def test_clearance_in_ml_per_min() -> None:
+    out = normalise(meas("total body clearance", "mL/min", 100.0))
+    assert out.parameter == "CL"
+    assert out.unit == "L/h"
+    assert out.value_canonical == pytest.approx(6.0)
+    assert out.flags == []
+
+
+def test_range_is_converted() -> None:
+    out = normalise(meas("Cmax", "ng/mL", None, value_low=120.0, value_high=480.0))
+    assert out.parameter == "Cmax" and out.unit == "mg/L"
+    assert out.value_canonical is None
+    assert out.value_low_canonical == pytest.approx(0.12)
+    assert out.value_high_canonical == pytest.approx(0.48)
+
+
+def test_percent_becomes_fraction() -> None:
+    out = normalise(meas("bioavailability", "%", 85.0))
+    assert out.parameter == "F" and out.unit == "dimensionless"
+    assert out.value_canonical == pytest.approx(0.85)
+
+
+def test_unitless_fraction_is_kept_as_is() -> None:
+    out = normalise(meas("fu", None, 0.12))
+    assert out.unit == "dimensionless" and out.value_canonical == pytest.approx(0.12)
+    assert "no_unit" not in out.flags
+
+
+def test_no_unit_is_flagged() -> None:
+    out = normalise(meas("half-life", None, 3.0))
+    assert out.parameter == "t1/2"
+    assert out.flags == ["no_unit"]
+    assert out.value_canonical is None and out.unit is None
+
+
+def test_unknown_parameter_still_normalises_the_unit() -> None:
+    out = normalise(meas("IC50", "nM", 8.7))
+    assert out.parameter is None
+    assert out.flags == ["unknown_parameter:IC50"]
+    assert out.unit == "umol/L" and out.value_canonical == pytest.approx(0.0087)
+
+
+def test_unparsable_unit_is_flagged() -> None:
+    out = normalise(meas("CL", "furlongs per fortnight-ish", 2.0))
+    assert out.parameter == "CL"
+    assert out.flags and out.flags[0].startswith("unparsable_unit:")
+    assert out.unit is None and out.value_canonical is None
+
+
+def test_dimension_mismatch_is_flagged() -> None:
+    out = normalise(meas("clearance", "h", 2.0))
+    assert out.flags == ["unit_dimension_mismatch:CL:time"]
+    assert out.unit is None and out.value_canonical is None
+    assert out.parameter == "CL"
+
+
+def test_covariate_is_flagged_but_normalised() -> None:
+    out = normalise(meas("creatinine clearance", "mL/min", 60.0))
+    assert out.parameter == "CLcr" and "covariate:CLcr" in out.flags
+    assert out.value_canonical == pytest.approx(3.6)
+
+
+def test_input_is_not_modified_and_flags_are_not_duplicated() -> None:
+    raw = meas("t1/2", None, 3.0, flags=["from_linker"])
+    once = normalise(raw)
+    twice = normalise(once)
+    assert raw.flags == ["from_linker"] and raw.parameter is None
+    assert once.flags == ["from_linker", "no_unit"]
+    assert twice.flags == once.flags
+    assert dataclasses.asdict(twice) == dataclasses.asdict(once)
+
+
+def test_molar_and_mass_are_not_mixed() -> None:
+    molar = normalise(meas("Cmax", "µM", 2.0))
+    assert molar.unit == "umol/L" and molar.value_canonical == pytest.approx(2.0)
+
+
+def test_factor_matches_parse_unit() -> None:
+    out = normalise(meas("AUC0-∞", "ng·h·mL−1", 250.0))
+    assert out.value_canonical == pytest.approx(250.0 * parse_unit("ng·h·mL−1").factor)  # type: ignore[operator]
+
+
+floats = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parameter_text=st.text(max_size=40),
+    unit_text=st.one_of(st.none(), st.text(max_size=40)),
+    value=floats,
+    low=floats,
+    high=floats,
+)
+def test_normalise_never_raises(
+    parameter_text: str, unit_text: str | None, value: float | None,
+    low: float | None, high: float | None,
+) -> None:  # fmt: skip
+    m = meas(parameter_text, unit_text, value, value_low=low, value_high=high)
+    out = normalise(m)
+    assert isinstance(out, Measurement)
+    assert out.pmid == "1" and out.parameter_text == parameter_text
+    assert all(isinstance(f, str) for f in out.flags)
+    assert len(out.flags) == len(set(out.flags))
+    for v in (out.value_canonical, out.value_low_canonical, out.value_high_canonical):
+        assert v is None or math.isfinite(v)
+    if out.value_canonical is not None:
+        assert out.unit is not None

@@ -1,0 +1,219 @@
+"""Unit parsing with Pint: PK notations, canonical units per kind, coverage, the CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pint
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from pkharvest.cli import app
+from pkharvest.normalise.units import KINDS, clean_unit_text, get_registry, parse_unit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# (spelling, canonical unit, factor): factors follow from the unit definitions
+CASES = [
+    ("µg·h/mL", "mg*h/L", 1.0),
+    ("μg·h/mL", "mg*h/L", 1.0),
+    ("ng.h/ml", "mg*h/L", 1e-3),
+    ("ng·h·mL−1", "mg*h/L", 1e-3),
+    ("ng·h·mL⁻¹", "mg*h/L", 1e-3),
+    ("h·ng/ml", "mg*h/L", 1e-3),
+    ("ngh/ml", "mg*h/L", 1e-3),
+    ("mg/l·min", "mg*h/L", 1 / 60),
+    ("l·h-1", "L/h", 1.0),
+    ("l∙hr-1", "L/h", 1.0),
+    ("lh(-1)", "L/h", 1.0),
+    ("mL/min", "L/h", 0.06),
+    ("ml.min-1", "L/h", 0.06),
+    ("L/h/kg", "L/h/kg", 1.0),
+    ("mL/min/kg", "L/h/kg", 0.06),
+    ("ml·min-1·kg-1", "L/h/kg", 0.06),
+    ("ml/kg·min", "L/h/kg", 0.06),
+    ("l/[h·kg]", "L/h/kg", 1.0),
+    ("L/h/70 kg", "L/h/kg", 1 / 70),
+    ("mL/min/1.73 m²", "mL/min/std_bsa", 1.0),
+    ("mL·min⁻¹·(1.73 m²)⁻¹", "mL/min/std_bsa", 1.0),
+    ("ml/min/m2", "mL/min/std_bsa", 1.73),
+    ("h-1", "1/h", 1.0),
+    ("h(-1)", "1/h", 1.0),
+    ("h⁻¹", "1/h", 1.0),
+    ("1/h", "1/h", 1.0),
+    ("/h", "1/h", 1.0),
+    ("min-1", "1/h", 60.0),
+    ("%", "dimensionless", 0.01),
+    ("µM", "umol/L", 1.0),
+    ("μM", "umol/L", 1.0),
+    ("nM", "umol/L", 1e-3),
+    ("nmol/L", "umol/L", 1e-3),
+    ("mg/L", "mg/L", 1.0),
+    ("ng/mL", "mg/L", 1e-3),
+    ("µg/dl", "mg/L", 1e-2),
+    ("mcg/mL", "mg/L", 1.0),
+    ("micrograms ml-1", "mg/L", 1.0),
+    ("min", "h", 1 / 60),
+    ("h", "h", 1.0),
+    ("hr", "h", 1.0),
+    ("hrs", "h", 1.0),
+    ("hours", "h", 1.0),
+    ("d", "h", 24.0),
+    ("days", "h", 24.0),
+    ("L", "L", 1.0),
+    ("ml", "L", 1e-3),
+    ("mL/kg", "L/kg", 1e-3),
+    ("l·kg-1", "L/kg", 1.0),
+    ("mg/kg", "mg/kg", 1.0),
+    ("ng/g", "mg/kg", 1e-3),
+    ("mg\u00a0/\u00a0L", "mg/L", 1.0),
+    ("mg × h/L", "mg*h/L", 1.0),
+    ("mg⋅h/L", "mg*h/L", 1.0),
+    ("μg·h2/ml", "mg*h**2/L", 1.0),
+    ("ng·h/ml/mg", "h/L", 1e-3),  # (1e-3 mg·h/L) per mg
+    ("mIU/mL", "IU/L", 1.0),
+    ("·10−6·cm/s", "cm/s", 1e-6),
+    ("nM/l", "umol/L", 1e-3),  # molar symbol used for an amount
+    ("ng·eq/g", "mg/kg", 1e-3),  # radioactivity equivalents
+]
+
+
+@pytest.mark.parametrize(("text", "unit", "factor"), CASES)
+def test_pk_spellings(text: str, unit: str, factor: float) -> None:
+    r = parse_unit(text)
+    assert r.error is None, r
+    assert r.unit == unit
+    assert r.factor == pytest.approx(factor, rel=1e-9)
+    assert r.input == text
+
+
+def test_factor_agrees_with_plain_pint() -> None:
+    ureg = pint.UnitRegistry()
+    for text, pint_text in [("ng·h/mL", "ng*h/mL"), ("mL/min/kg", "mL/min/kg"), ("d-1", "1/d")]:
+        r = parse_unit(text)
+        assert r.factor == pytest.approx(ureg.Quantity(1, pint_text).to(r.unit).magnitude)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_canonical_units_parse_and_are_fixed_points(kind: str) -> None:
+    canonical = KINDS[kind].canonical
+    ureg = get_registry()
+    assert ureg.parse_expression(canonical) is not None
+    r = parse_unit(canonical)
+    assert r.ok and r.unit == canonical and r.factor == pytest.approx(1.0)
+    assert r.kind == kind
+    assert r.dimensionality == str(ureg.parse_expression(canonical).dimensionality)
+
+
+def test_molar_is_never_converted_to_mass() -> None:
+    molar, mass = parse_unit("µmol/L"), parse_unit("mg/L")
+    assert molar.kind == "concentration_molar" and mass.kind == "concentration_mass"
+    assert molar.dimensionality != mass.dimensionality
+
+
+def test_bsa_normalised_clearance_is_not_a_velocity() -> None:
+    assert parse_unit("mL/min/1.73 m2").kind == "clearance_per_bsa"
+    assert parse_unit("cm/s").kind == "permeability"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("12", "no unit symbol"),
+        ("foo", "unknown unit"),
+        ("mmHg", "no PK quantity kind"),
+        ("x" * 500, "longer than"),
+        ("10**999*mg", "exponent"),
+        ("h**9999", "exponent"),
+    ],
+)
+def test_bad_units_report_an_error(text: str, fragment: str) -> None:
+    r = parse_unit(text)
+    assert r.unit is None and r.factor is None
+    assert r.error is not None and fragment in r.error
+
+
+def test_clean_unit_text_rewrites_notation() -> None:
+    assert clean_unit_text("l·h(-1)·70·kg(-1)") == "l*h**-1*(70*kg)**-1"
+    assert clean_unit_text("ml/min/1.73 m²") == "ml/min/(1.73*m**2)"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_parse_unit_never_raises(text: str) -> None:
+    r = parse_unit(text)
+    assert (r.error is None) == (r.unit is not None)
+    if r.factor is not None:
+        assert math.isfinite(r.factor) and r.factor != 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("mgLlhkµμnu/·.*()-−^0123456789 ²⁻¹%M")), max_size=25))
+def test_parse_unit_never_raises_on_unit_like_text(text: str) -> None:
+    r = parse_unit(text)
+    assert (r.error is None) == (r.unit is not None)
+
+
+def _bench_module():  # type: ignore[no-untyped-def]
+    path = ROOT / "bench" / "unit_coverage.py"
+    spec = importlib.util.spec_from_file_location("unit_coverage", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["unit_coverage"] = mod  # dataclasses need the module registered
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_frequency_weighted_coverage(dictionaries_dir: Path) -> None:
+    bench = _bench_module()
+    rows = bench.read_freqs(dictionaries_dir / "unit_mention_freqs.csv")
+    cov = bench.coverage(rows)
+    print(f"\nunit coverage {cov.covered}/{cov.total} = {cov.share:.2%}")
+    assert cov.total == sum(f for _, f in rows) > 0
+    assert cov.share >= 0.99, cov.uncovered[:10]
+
+
+def test_bench_script_prints_coverage(
+    dictionaries_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bench = _bench_module()
+    assert bench.main([str(dictionaries_dir / "unit_mention_freqs.csv"), "--show", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "frequency-weighted coverage" in out and "uncovered" in out
+
+
+def test_bench_script_missing_file(tmp_path: Path) -> None:
+    assert _bench_module().main([str(tmp_path / "nope.csv")]) == 2
+
+
+runner = CliRunner()
+
+
+def test_cli_units_json() -> None:
+    res = runner.invoke(app, ["units", "--json", "ng·h/mL", "µM", "bogus"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert [set(d) for d in data] == [{"input", "unit", "factor", "error"}] * 3
+    assert data[0]["unit"] == "mg*h/L" and data[0]["factor"] == pytest.approx(1e-3)
+    assert data[1]["unit"] == "umol/L" and data[1]["error"] is None
+    assert data[2]["unit"] is None and "bogus" in data[2]["error"]
+
+
+def test_cli_units_table() -> None:
+    res = runner.invoke(app, ["units", "l·h-1", "mg/l·min"])
+    assert res.exit_code == 0, res.output
+    assert "L/h" in res.stdout and "mg*h/L" in res.stdout
+
+
+def test_cli_units_help_and_missing_argument() -> None:
+    res = runner.invoke(app, ["units", "--help"])
+    assert res.exit_code == 0 and "canonical unit" in res.stdout
+    assert runner.invoke(app, ["units"]).exit_code == 2
