@@ -65,7 +65,9 @@ def train_cmd(
         "all-MiniLM-L6-v2]."),
     out: Path | None = typer.Option(
         None, "--out", help="Model folder to write [default: PKHARVEST_MODEL or model/default]."),
-    epochs: int | None = typer.Option(None, "--epochs", help="Maximum epochs."),
+    epochs: int | None = typer.Option(
+        None, "--epochs", help="Maximum epochs (given explicitly, it also turns off the "
+        "minimum-steps rule that lengthens training on small data)."),
     lr: float | None = typer.Option(None, "--lr", help="Encoder learning rate."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Sentences per batch."),
     max_length: int | None = typer.Option(
@@ -91,6 +93,8 @@ def train_cmd(
                        ("batch_size", batch_size), ("max_length", max_length)):
         if value is not None:
             overrides[key] = value
+    if epochs is not None:
+        overrides["min_steps"] = 0
     if reference and lr is not None:
         overrides["head_lr"] = lr
     config = TrainConfig.reference(**overrides) if reference else TrainConfig(**overrides)

@@ -1,0 +1,127 @@
+"""Tiny training runs: train → save → load → predict, determinism, evaluation structure."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from pkharvest.corpus.reader import apply_view, read_corpus
+from pkharvest.errors import UsageError
+from pkharvest.model.tagger import METRICS_FILE, WEIGHTS_FILE, PKTagger
+from pkharvest.training.evaluate import evaluate, get_score
+from pkharvest.training.trainer import TrainConfig, augment_digits, train
+
+TINY = dict(epochs=1, min_steps=0, max_length=64, batch_size=8, eval_steps=1, threads=1)
+
+
+@pytest.fixture(scope="module")
+def data(corpus_path):
+    examples = read_corpus(corpus_path)
+    pos = [e for e in examples if e.spans][:10]
+    neg = [e for e in examples if not e.spans][:4]
+    return pos[:7] + neg[:2], pos[7:] + neg[2:]
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model")
+    result = train(data[0], data[1], TrainConfig(seed=3, **TINY), out_dir=out, progress=False)
+    return result, out
+
+
+@pytest.mark.slow
+def test_train_result_and_folder(trained, data):
+    result, out = trained
+    assert result.epochs_run == 1 and result.best_epoch == 1
+    assert result.history[0]["step"] == result.steps == 2
+    assert set(result.history[0]["task_losses"]) == {"ner", "mtcls", "bcls", "mcls"}
+    assert all(v > 0 for v in result.history[0]["task_losses"].values())
+    assert result.wall_time_s > 0
+    assert (out / WEIGHTS_FILE).is_file()
+    metrics = json.loads((out / METRICS_FILE).read_text())
+    assert metrics["train_config"]["seed"] == 3 and metrics["n_train"] == len(data[0])
+    assert "dev_f1" in result.history[0]
+
+
+@pytest.mark.slow
+def test_save_load_round_trip_identical_predictions(trained, data, tmp_path):
+    result, out = trained
+    loaded = PKTagger.load(out)
+    assert loaded.version == result.tagger.version
+    texts = [e.text for e in data[1]] + ["", "AUC was 12 mg·h/L."]
+    a = result.tagger.predict(texts, batch_size=3)
+    b = loaded.predict(texts, batch_size=32)
+    assert a == b
+    for p, t in zip(b, texts, strict=True):
+        assert p.text == t and 0.0 <= p.pk_probability <= 1.0 and 0 <= p.mention_bucket <= 4
+        for e in p.entities:
+            assert t[e.start : e.end] == e.text and 0.0 < e.score <= 1.0
+    # saving the loaded model again gives the same weights file
+    loaded.save(tmp_path / "again")
+    assert (tmp_path / "again" / WEIGHTS_FILE).read_bytes() == (out / WEIGHTS_FILE).read_bytes()
+
+
+@pytest.mark.slow
+def test_determinism_same_seed_same_weights(trained, data):
+    result, _ = trained
+    again = train(data[0], data[1], TrainConfig(seed=3, **TINY), progress=False)
+    assert again.tagger.version == result.tagger.version
+    assert again.history == result.history
+    other = train(data[0], [], TrainConfig(seed=4, **TINY), progress=False)
+    assert other.tagger.version != result.tagger.version
+
+
+@pytest.mark.slow
+def test_evaluate_structure(trained, data):
+    result, _ = trained
+    scores = evaluate(result.tagger, data[1])
+    for mode in ("strict", "partial"):
+        for key in ("precision", "recall", "f1"):
+            assert 0.0 <= get_score(scores, f"ner.{mode}.micro.{key}") <= 1.0
+        assert set(scores["ner"][mode]["per_label"]) == {"PK", "VALUE", "UNITS", "RANGE",
+                                                         "COMPARE"}
+    assert scores["ner"]["strict"]["micro"]["support"] == sum(len(e.spans) for e in data[1])
+    assert scores["ner"]["partial"]["micro"]["f1"] >= scores["ner"]["strict"]["micro"]["f1"]
+    assert {"bcls", "mcls", "mtcls"} <= set(scores)
+    pk_only = evaluate(result.tagger, apply_view(data[1], "pk"), labels=("PK",))
+    assert set(pk_only["ner"]["strict"]["per_label"]) == {"PK"}
+
+
+@pytest.mark.slow
+def test_ablation_heads_and_single_task(data):
+    cfg = TrainConfig(seed=3, heads=("ner", "bcls"), weighting="uncertainty", view="pk", **TINY)
+    result = train(data[0], [], cfg, progress=False)
+    assert set(result.tagger.network.heads) == {"ner", "bcls"}
+    assert set(result.history[0]["task_losses"]) == {"ner", "bcls"}
+    assert result.tagger.labels == ("PK",)
+    base = train(data[0], [], TrainConfig(seed=3, weighting="none", **TINY), progress=False)
+    assert set(base.history[0]["task_losses"]) == {"ner"}
+
+
+def test_train_config_validation():
+    assert TrainConfig().weighting == "hybrid"
+    ref = TrainConfig.reference()
+    assert (ref.batch_size, ref.max_length, ref.lr, ref.patience) == (32, 256, 3e-5, 3)
+    for bad, option in [({"view": "x"}, "--view"), ({"weighting": "x"}, "--weighting"),
+                        ({"fraction": 0.0}, "--fraction"), ({"split": (0.5, 0.5, 0.5)},
+                                                           "--split"),
+                        ({"lr": 0.0}, "--lr"), ({"heads": ("ner", "zzz")}, "--heads"),
+                        ({"max_length": 2}, "--max-length"), ({"batch_size": 0},
+                                                              "--batch-size")]:
+        with pytest.raises(UsageError) as err:
+            TrainConfig(**bad)
+        assert err.value.option == option
+    assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
+    with pytest.raises(UsageError):
+        train([], [], TrainConfig())
+
+
+def test_augment_digits_keeps_offsets(corpus_path):
+    ex = next(e for e in read_corpus(corpus_path) if any(c.isdigit() for c in e.text))
+    aug = augment_digits(ex, random.Random(1))
+    assert len(aug.text) == len(ex.text) and aug.spans == ex.spans
+    assert [c.isdigit() for c in aug.text] == [c.isdigit() for c in ex.text]
+    assert [c for c in aug.text if not c.isdigit()] == [c for c in ex.text if not c.isdigit()]
+    assert aug.text != ex.text
