@@ -30,7 +30,9 @@ def validate_threshold(threshold: float) -> float:
     return threshold
 
 
-def decide(probabilities: Sequence[float], threshold: float = DEFAULT_THRESHOLD) -> list[FilterDecision]:
+def decide(
+    probabilities: Sequence[float], threshold: float = DEFAULT_THRESHOLD
+) -> list[FilterDecision]:
     """Keep a sentence when its bCLS probability reaches ``threshold``."""
     validate_threshold(threshold)
     return [FilterDecision(float(p), float(p) >= threshold) for p in probabilities]

@@ -35,13 +35,13 @@ logger = logging.getLogger(__name__)
 NEVER_FINAL = frozenset(
     {
         "e.g", "i.e", "vs", "v", "approx", "ca", "cf", "fig", "figs", "eq", "eqs", "ref", "refs",
-        "no", "nos", "dr", "prof", "mr", "mrs", "ms", "st", "resp", "incl", "viz", "sp", "spp",
-        "var", "ssp", "tab", "vol", "pp", "p", "min.-max", "approx.", "c.f", "n.b", "nb",
+        "no", "nos", "dr", "prof", "mr", "mrs", "st", "resp", "incl", "viz", "sp", "spp",
+        "var", "ssp", "tab", "vol", "pp", "p", "c.f", "n.b", "nb",
     }
 )  # fmt: skip
 
-# Abbreviations that may end a sentence: a boundary after them is kept only when a capitalised
-# word follows (handled by the general rules), never added before a digit.
+# Units and other abbreviations that may end a sentence ("h.", "min.", "i.v.", "b.i.d.") need no
+# list: the general rules keep a boundary after them only before a capitalised word or digit.
 _CLOSERS = "\"'’”)]}"
 _TERMINAL_RE = re.compile(r"[.!?][" + re.escape(_CLOSERS) + r"]*$")
 # Candidate boundaries pysbd may have missed: sentence-final punctuation, optional closers,
@@ -101,6 +101,9 @@ def _is_boundary(text: str, pos: int) -> bool:
             return nxt.isupper()
         # "Results: 1. CL was ..." -- a list number after a colon starts an item, not a sentence end
         if re.search(r"(?:^|[:;])\s*\(?\d{1,2}\.$", core):
+            return False
+        # "V . O 2 max": the dot accent of V̇O2 flattened into a detached period after a capital
+        if re.search(r"(?:^|\s|\()[A-Z]\s+\.$", core):
             return False
         m = _WORD_BEFORE_PERIOD_RE.search(core)
         word = m.group(1).lstrip("(\"'[‘“") if m else ""

@@ -42,7 +42,6 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_report_has_tables_figures_and_the_known_effect(filled: Path, tmp_path: Path) -> None:
     report = write_report(filled, out_dir=tmp_path)
-    report = write_report(tmp_path)
     text = (tmp_path / REPORT_FILE).read_text()
     assert report.path == tmp_path / REPORT_FILE
     # per view, fraction and seed: "none" + "uncertainty" and its three ablations

@@ -36,7 +36,7 @@ def _articles(n: int = 6, start: int = 1000) -> list:
         make_article(
             start + i,
             title=f"Vancomycin pharmacokinetics in cohort {i}",
-            sentences=SENTENCES[i % 2 :] + [f"Cohort {i} had {10 + i} patients."],
+            sentences=[*SENTENCES[i % 2 :], f"Cohort {i} had {10 + i} patients."],
             date=f"2021/0{1 + i % 9}/1{i % 9}",
             chemicals=["Vancomycin"],
         )
@@ -80,14 +80,20 @@ def _content(db: Path) -> dict:
         ]
         pmids = sorted(p for p in store.processed_pmids())
         views = [store.article_view(p) for p in pmids]
-        sentences = [(p, s.index, s.text, s.kept, len(s.mentions)) for p, v in zip(pmids, views, strict=True) for s in v.sentences]
+        sentences = [
+            (p, s.index, s.text, s.kept, len(s.mentions))
+            for p, v in zip(pmids, views, strict=True)
+            for s in v.sentences
+        ]
         counts = store.counts()
     counts.pop("runs", None)
     counts.pop("searches", None)
     return {"measurements": meas, "sentences": sentences, "counts": counts}
 
 
-def test_search_stores_articles_and_rerun_adds_nothing(tmp_path: Path, extractor: Extractor) -> None:
+def test_search_stores_articles_and_rerun_adds_nothing(
+    tmp_path: Path, extractor: Extractor
+) -> None:
     db = tmp_path / "s.duckdb"
     with EutilsServer(_articles()) as server:
         with Store(db) as store:
@@ -95,7 +101,10 @@ def test_search_stores_articles_and_rerun_adds_nothing(tmp_path: Path, extractor
         assert first.hits == 6 and first.articles_fetched == 6
         before = _content(db)
         assert before["counts"]["articles"] == 6
-        assert before["counts"]["sentences"] == sum(len(s) for s in [SENTENCES[i % 2 :] for i in range(6)]) + 6 + 6
+        assert (
+            before["counts"]["sentences"]
+            == sum(len(s) for s in [SENTENCES[i % 2 :] for i in range(6)]) + 6 + 6
+        )
         with Store(db) as store:
             again = run_search("vancomycin pharmacokinetics", store, _client(server), extractor)
         assert again.articles_skipped == 6 and again.articles_fetched == 0
@@ -143,7 +152,11 @@ def test_failing_fetch_keeps_what_was_stored_and_resume_completes(
         )
         with Store(db) as store, pytest.raises(FetchError):
             run_search(
-                "vancomycin", store, client, extractor, fetch_batch=3,
+                "vancomycin",
+                store,
+                client,
+                extractor,
+                fetch_batch=3,
                 progress=break_after_first_batch,
             )
     with Store(db, read_only=True) as store:
@@ -164,10 +177,17 @@ def test_refresh_queries_only_since_last_run(tmp_path: Path, extractor: Extracto
     with EutilsServer(old) as server:
         with Store(db) as store:
             run_search(
-                "vancomycin", store, _client(server), extractor,
+                "vancomycin",
+                store,
+                _client(server),
+                extractor,
                 now=lambda: dt.datetime(2021, 6, 1, tzinfo=dt.timezone.utc),
             )
-        server.add(make_article(2000, title="Vancomycin in neonates", sentences=SENTENCES[:2], date="2022/02/02"))
+        server.add(
+            make_article(
+                2000, title="Vancomycin in neonates", sentences=SENTENCES[:2], date="2022/02/02"
+            )
+        )
         server.clear_requests()
         with Store(db) as store:
             summaries = refresh_searches(store, _client(server), extractor, overlap_days=3)
@@ -184,8 +204,21 @@ def test_search_cli_json_and_replay(tmp_path: Path, tagger_dir: Path) -> None:
     with EutilsServer(_articles(3)) as server:
         result = runner.invoke(
             app,
-            ["search", "vancomycin", "--db", str(db), "--model", str(tagger_dir),
-             "--eutils-url", server.url, "--record", str(rec), "--threshold", "0", "--json"],
+            [
+                "search",
+                "vancomycin",
+                "--db",
+                str(db),
+                "--model",
+                str(tagger_dir),
+                "--eutils-url",
+                server.url,
+                "--record",
+                str(rec),
+                "--threshold",
+                "0",
+                "--json",
+            ],
         )
         assert result.exit_code == 0, result.output
         out = json.loads(result.stdout)
@@ -194,8 +227,19 @@ def test_search_cli_json_and_replay(tmp_path: Path, tagger_dir: Path) -> None:
     db2 = tmp_path / "replayed.duckdb"
     result = runner.invoke(
         app,
-        ["search", "vancomycin", "--db", str(db2), "--model", str(tagger_dir),
-         "--replay", str(rec), "--threshold", "0", "--json"],
+        [
+            "search",
+            "vancomycin",
+            "--db",
+            str(db2),
+            "--model",
+            str(tagger_dir),
+            "--replay",
+            str(rec),
+            "--threshold",
+            "0",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert _content(db2) == _content(db)
@@ -211,5 +255,7 @@ def test_search_cli_errors_name_the_option(tmp_path: Path, tagger_dir: Path) -> 
         app, ["search", "x", "--model", str(tagger_dir), "--replay", str(tmp_path / "none")]
     )
     assert r.exit_code == 2 and "--replay" in r.output
-    r = runner.invoke(app, ["refresh", "--db", str(tmp_path / "none.duckdb"), "--model", str(tagger_dir)])
+    r = runner.invoke(
+        app, ["refresh", "--db", str(tmp_path / "none.duckdb"), "--model", str(tagger_dir)]
+    )
     assert r.exit_code == 2 and "--db" in r.output

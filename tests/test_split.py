@@ -35,6 +35,7 @@ TRICKY: list[list[str]] = [
     ["Mean (+- S.E.M.) clearance was 162.7 +- 36.6 ml/min.", "It fell to 17.0 ml/min."],
     ["Values are in Table 2, cf. Fig. 3.", "Vss was 0.8 L/kg."],
     ["Bioavailability was 85%.", "Protein binding was approx. 90%."],
+    ["Runners (maximal oxygen uptake ( V . O 2 m a x ) 67.6 ml·kg-1·min-1) ran.", "Next one."],
 ]
 
 

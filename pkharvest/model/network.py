@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F  # noqa: N812
+from torch.nn import functional as F
 
 from pkharvest.corpus.labels import IGNORE_INDEX, MTCLS_LABELS, bio_tags
 from pkharvest.model.config import ModelConfig, resolve_encoder

@@ -1,0 +1,102 @@
+"""`pkharvest train|evaluate|tag` through Typer's CliRunner, on a tiny corpus and model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from pkharvest.cli import app
+from pkharvest.model.tagger import METRICS_FILE, REQUIRED_FILES
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(corpus_path, tmp_path_factory):
+    """The first 30 lines of the shared corpus, in a temporary file (never in the repo)."""
+    lines = corpus_path.read_text(encoding="utf-8").splitlines()[:30]
+    path = tmp_path_factory.mktemp("corpus") / "tiny.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny_corpus, tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "model"
+    res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--out", str(out),
+                              "--epochs", "1", "--batch-size", "8", "--max-length", "64",
+                              "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "saved to" in res.output
+    return out
+
+
+@pytest.mark.slow
+def test_train_writes_model_folder(model_dir):
+    for name in (*REQUIRED_FILES, METRICS_FILE, "README.md"):
+        assert (model_dir / name).is_file(), name
+    metrics = json.loads((model_dir / METRICS_FILE).read_text())
+    assert "f1" in metrics["test"]["ner"]["strict"]["micro"]
+    assert metrics["train_config"]["epochs"] == 1 and metrics["train_config"]["min_steps"] == 0
+
+
+@pytest.mark.slow
+def test_evaluate_json_is_one_object(model_dir, tiny_corpus):
+    res = runner.invoke(app, ["evaluate", "--model", str(model_dir), "--corpus",
+                              str(tiny_corpus), "--json"])
+    assert res.exit_code == 0, res.output
+    scores = json.loads(res.stdout)
+    assert scores["n_sentences"] == 30
+    assert set(scores["ner"]["strict"]["per_label"]) == {"PK", "VALUE", "UNITS", "RANGE",
+                                                         "COMPARE"}
+    res = runner.invoke(app, ["evaluate", "--model", str(model_dir), "--corpus",
+                              str(tiny_corpus), "--view", "pk", "--json"])
+    assert set(json.loads(res.stdout)["ner"]["strict"]["per_label"]) == {"PK"}
+    table = runner.invoke(app, ["evaluate", "--model", str(model_dir), "--corpus",
+                                str(tiny_corpus)])
+    assert table.exit_code == 0 and "micro" in table.output
+
+
+@pytest.mark.slow
+def test_tag_json_and_pretty(model_dir, tmp_path):
+    text = "The clearance of drug X was 12.5 L/h."
+    res = runner.invoke(app, ["tag", "--model", str(model_dir), "--json", text])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert len(out) == 1 and out[0]["text"] == text
+    for e in out[0]["entities"]:
+        assert text[e["start"] : e["end"]] == e["text"] and 0 < e["score"] <= 1
+    f = tmp_path / "in.txt"
+    f.write_text(f"{text}\n\nAUC was 3 mg·h/L.\n", encoding="utf-8")
+    res = runner.invoke(app, ["tag", "--model", str(model_dir), "--input", str(f), "--json"])
+    assert [p["text"] for p in json.loads(res.stdout)] == [text, "AUC was 3 mg·h/L."]
+    pretty = runner.invoke(app, ["tag", "--model", str(model_dir), text])
+    assert pretty.exit_code == 0 and "mention probability" in pretty.output
+
+
+def test_errors_name_the_option(tmp_path, tiny_corpus):
+    res = runner.invoke(app, ["tag", "--model", str(tmp_path), "some text"])
+    assert res.exit_code == 1 and REQUIRED_FILES[0] in res.output
+    res = runner.invoke(app, ["evaluate", "--model", str(tmp_path / "none"), "--json"])
+    assert res.exit_code == 1 and "--model" in res.output and res.stdout.count("{") == 0
+    res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--view", "nope"])
+    assert res.exit_code == 2 and "--view" in res.output
+    res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--weighting", "nope"])
+    assert res.exit_code == 2 and "--weighting" in res.output
+    res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--fraction", "0"])
+    assert res.exit_code == 2 and "--fraction" in res.output
+    res = runner.invoke(app, ["train", "--corpus", str(tmp_path / "missing.jsonl")])
+    assert res.exit_code != 0 and "missing.jsonl" in res.output
+    res = runner.invoke(app, ["tag", "--model", str(tmp_path)])
+    assert res.exit_code == 2 and "TEXT" in res.output
+    res = runner.invoke(app, ["tag", "--model", str(tmp_path), "--input",
+                              str(tmp_path / "nofile.txt")])
+    assert res.exit_code == 2 and "--input" in res.output
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "tag"])
+def test_help(command):
+    res = runner.invoke(app, [command, "--help"])
+    assert (res.exit_code == 0 and "--model" in res.output) or "--corpus" in res.output
