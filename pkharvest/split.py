@@ -110,8 +110,9 @@ def _is_boundary(text: str, pos: int) -> bool:
         low = word.lower()
         if low in NEVER_FINAL or low.rstrip(".") in NEVER_FINAL:
             return False
-        # a single capital initial ("B. fragilis", "J. Smith") or dotted initials ("U.S.")
-        if re.fullmatch(r"(?:[A-Z]\.)*[A-Z]", word):
+        # a single capital initial ("B. fragilis", "J. Smith") or dotted initials ("U.S.") --
+        # but a unit letter after a number ("volume was 52 L. The ...") ends the sentence
+        if re.fullmatch(r"(?:[A-Z]\.)*[A-Z]", word) and not re.search(r"\d\s*[A-Z]$", core[:-1]):
             return False
     return True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -32,7 +33,7 @@ def test_viterbi_repairs_invalid_argmax():
 def test_viterbi_no_label_switch_inside_entity():
     s = _scores([[0, 3, 0, 0, 0], [0, 0, 1, 0, 2.9], [0, 0, 2.0, 0, 0]])
     path = [TAGS[i] for i in viterbi(s, TAGS)]
-    for prev, cur in zip(path, path[1:], strict=False):
+    for prev, cur in itertools.pairwise(path):
         if cur.startswith("I-"):
             assert prev[2:] == cur[2:] and prev != "O"
     # the best valid path keeps the PK entity going
@@ -49,7 +50,7 @@ def test_viterbi_matches_brute_force():
         best, best_path = -math.inf, None
         for path in itertools.product(range(len(TAGS)), repeat=4):
             v = float(start[path[0]] + sum(s[t, p] for t, p in enumerate(path)) +
-                      sum(trans[a, b] for a, b in zip(path, path[1:], strict=False)))
+                      sum(trans[a, b] for a, b in itertools.pairwise(path)))
             if v > best:
                 best, best_path = v, list(path)
         assert viterbi(s, TAGS) == best_path

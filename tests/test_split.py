@@ -153,3 +153,13 @@ def test_recovers_corpus_sentences(corpus_path: Path) -> None:
     assert total_a == len(rows)
     assert hit_a / total_a >= 0.90
     assert hit_r / total_r >= 0.88
+
+
+def test_unit_letter_after_a_number_ends_a_sentence() -> None:
+    text = "The volume was 52 L. The elimination half-life was 6 h. Dr. B. Smith agreed."
+    got = [text[a:b] for a, b in split_text(text)]
+    assert got == [
+        "The volume was 52 L.",
+        "The elimination half-life was 6 h.",
+        "Dr. B. Smith agreed.",
+    ]

@@ -145,8 +145,10 @@ def report(
         None, "--out", help="Where report.md and the figures go (default: FOLDER)."
     ),
 ) -> None:
-    """Write FOLDER/report.md and PNG figures from the stored runs: curves, seed variance,
-    repeated-measures ANOVA, ablations, task similarity."""
+    """Write FOLDER/report.md and PNG figures from the stored runs only.
+
+    Curves of F1 vs training fraction, seed variance, repeated-measures ANOVA, ablations and
+    task-gradient similarity."""
     from pkharvest.experiment.report import write_report
 
     result = write_report(folder, metric=metric, out_dir=out)

@@ -197,10 +197,7 @@ class PKTagger:
                 logp = float(sum(scores[w, path[w]] for w in range(first, last + 1)))
                 conf = math.exp(logp / (last - first + 1))
                 entities.append(Entity(label, start, end, sent.text[start:end], round(conf, 6)))
-            if bprob[s]:
-                pk = max(bprob[s])
-            else:
-                pk = max((e.score for e in entities), default=0.0)
+            pk = max(bprob[s]) if bprob[s] else max((e.score for e in entities), default=0.0)
             bucket = max(buckets[s]) if buckets[s] else mention_bucket(len(entities))
             mt_words = (mt_sum[s] / c).argmax(-1).tolist() if len(c) else []
             out.append(DetailedPrediction(sent.text, entities, pk, bucket, sent.word_offsets,
