@@ -136,3 +136,11 @@ def test_pairing_anova_sees_a_pair_that_conflicts() -> None:
     result = pairing_anova(pd.DataFrame(rows))  # fmt: skip
     assert result.ok and result.subjects_used == [f"r{i}" for i in range(6)]
     assert result.row("pair").p < 1e-4 and result.row("pair").df_num == 2
+
+
+def test_identical_scores_give_an_undefined_f_and_a_note() -> None:
+    df = _design(effect=0.0, n_seeds=3)
+    df["value"] = 0.0
+    result = rm_anova(df, "value", "seed", ["configuration", "fraction"])
+    assert result.ok and np.isnan(result.row("configuration").f)
+    assert any("F is undefined" in n for n in result.notes)

@@ -13,7 +13,12 @@ from pkharvest.errors import ModelError, UsageError
 from pkharvest.model.config import ModelConfig
 from pkharvest.model.decoding import spans_from_tags, transition_mask, viterbi
 from pkharvest.model.tagger import REQUIRED_FILES, PKTagger
-from pkharvest.model.weighting import FIXED_WEIGHTS, LossWeighting, uncertainty_loss
+from pkharvest.model.weighting import (
+    FIXED_WEIGHTS,
+    HYBRID_FLOOR,
+    LossWeighting,
+    uncertainty_loss,
+)
 
 TAGS = ["O", "B-PK", "I-PK", "B-VALUE", "I-VALUE"]
 
@@ -94,12 +99,16 @@ def test_weighting_schemes():
     assert float(unc(losses)) == pytest.approx(5.0)  # s_i = 0 -> plain sum
     hyb = LossWeighting("hybrid", tasks)
     assert hyb.learned == ("mtcls", "bcls", "mcls")
+    floor = HYBRID_FLOOR
+    assert hyb.log_vars.tolist() == pytest.approx([floor] * 3)  # starts at the floor
     with torch.no_grad():
-        hyb.log_vars.copy_(torch.tensor([1.0, -2.0, 0.0]))
-    # NER weight 1; s clamped at >= 0 for the auxiliaries
-    want = 2.0 + math.exp(-1) * 1.0 + 1.0 + 0.5 + 0.0 + 1.5 + 0.0
+        hyb.log_vars.copy_(torch.tensor([floor + 1.0, -2.0, floor]))
+    # NER weight 1; auxiliary s clamped at >= floor (weight <= 0.25)
+    w = math.exp(-floor)
+    want = 2.0 + (w / math.e * 1.0 + floor + 1.0) + (w * 0.5 + floor) + (w * 1.5 + floor)
     assert float(hyb(losses)) == pytest.approx(want)
-    assert hyb.weights()["bcls"] == 1.0 and hyb.weights()["ner"] == 1.0
+    assert hyb.weights()["bcls"] == pytest.approx(0.25) and hyb.weights()["ner"] == 1.0
+    assert max(hyb.weights().values()) == 1.0
     # removing a head removes its task
     assert LossWeighting("uncertainty", ("ner", "bcls")).log_vars.shape == (2,)
     with pytest.raises(ValueError):

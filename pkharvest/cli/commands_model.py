@@ -39,7 +39,8 @@ def _score_table(scores: dict[str, Any], title: str) -> Table:
     table.add_row("[bold]micro[/]", f"{m['precision']:.3f}", f"{m['recall']:.3f}",
                   f"[bold]{m['f1']:.3f}[/]", f"{partial['micro']['f1']:.3f}", str(m["support"]))
     table.caption = (f"bCLS F1 {scores['bcls']['f1']:.3f} · "
-                     f"mCLS acc {scores['mcls']['accuracy']:.3f} · mtCLS macro-F1 {scores['mtcls']['macro_f1']:.3f} · "
+                     f"mCLS acc {scores['mcls']['accuracy']:.3f} · "
+                     f"mtCLS macro-F1 {scores['mtcls']['macro_f1']:.3f} · "
                      f"{scores['n_sentences']} sentences")
     return table
 

@@ -123,10 +123,19 @@ def word_mtcls(
 # Hand-written, generic character-shape cues (no corpus dictionary is copied): they help the
 # small encoder tell numbers, units and comparators apart on little data.
 _UNIT_ATOMS = frozenset(
-    ["g", "mg", "µg", "ug", "μg", "ng", "pg", "kg", "l", "ml", "µl", "ul", "μl", "dl", "h", "hr", "hrs", "min", "s", "sec", "d", "day", "days", "wk", "week", "weeks", "mol", "mmol", "µmol", "umol", "μmol", "nmol", "pmol", "m2", "iu", "u"]
+    [
+        "g", "mg", "µg", "ug", "μg", "ng", "pg", "kg", "l", "ml", "µl", "ul", "μl", "dl", "h",
+        "hr", "hrs", "min", "s", "sec", "d", "day", "days", "wk", "week", "weeks", "mol", "mmol",
+        "µmol", "umol", "μmol", "nmol", "pmol", "m2", "iu", "u"
+    ]
 )
 _PK_WORDS = frozenset(
-    ["auc", "auclast", "aucinf", "aucτ", "cmax", "cmin", "tmax", "tlag", "ctrough", "cl", "clr", "clcr", "cl/f", "vd", "vss", "vz", "vc", "vp", "ka", "ke", "kel", "mrt", "t", "half", "life", "clearance", "volume", "bioavailability", "elimination", "absorption", "exposure", "concentration", "concentrations", "distribution", "rate", "constant"]
+    [
+        "auc", "auclast", "aucinf", "aucτ", "cmax", "cmin", "tmax", "tlag", "ctrough", "cl",
+        "clr", "clcr", "cl/f", "vd", "vss", "vz", "vc", "vp", "ka", "ke", "kel", "mrt", "t",
+        "half", "life", "clearance", "volume", "bioavailability", "elimination", "absorption",
+        "exposure", "concentration", "concentrations", "distribution", "rate", "constant"
+    ]
 )
 _COMPARATORS = frozenset("<>≤≥~±=≈≲≳")
 _DASHES = frozenset("-–—−")

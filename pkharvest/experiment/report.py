@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pkharvest.errors import UsageError
-from pkharvest.experiment.grid import HEADS
+from pkharvest.experiment.grid import HEADS, SINGLE_TASK_WEIGHTING
 from pkharvest.experiment.runstore import RUNS_FILE, RunStore
 from pkharvest.experiment.statistics import (
     AnovaResult,
@@ -208,7 +208,11 @@ def _task_section(all_scores: pd.DataFrame) -> list[str]:
     configs = sorted(summary["configuration"].unique())
     cell = {(r.configuration, r.metric): r for r in summary.itertuples()}
     lines = ["### Per-label and per-task test scores", ""]
-    lines += ["Mean ± sd over all fractions and seeds (n runs).", ""]
+    lines += ["Mean ± sd over all fractions and seeds (n runs)."]
+    if SINGLE_TASK_WEIGHTING in configs:
+        lines += [f"`{SINGLE_TASK_WEIGHTING}` trains NER alone: its auxiliary-task scores are "
+                  "those of untrained heads."]  # fmt: skip
+    lines += [""]
     lines += _table(
         ["metric", *configs], [[m, *[_mean_sd(cell.get((c, m))) for c in configs]] for m in metrics]
     )

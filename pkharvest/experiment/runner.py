@@ -191,13 +191,12 @@ def run_study(
         return summary
     data = StudyData(read_corpus(corpus_path), split)
     known = _subset_hashes(store)
-    opts = {k: v for k, v in settings["train"].items()}
     for i, spec in enumerate(todo):
         run_data = data.for_run(spec)
         _check_matched(spec, run_data, known)
         if on_event:
             on_event(RunEvent(spec=spec, index=i, total=len(todo)))
-        record = train_one(spec, run_data, opts, split=split,
+        record = train_one(spec, run_data, settings["train"], split=split,
                            similarity_batches=similarity_batches)  # fmt: skip
         store.add(record)
         known.setdefault(_group(spec), record.train_hash)

@@ -4,6 +4,7 @@ ANOVA (statsmodels ``AnovaRM``), ablation deltas and the task-pairing ANOVA."""
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -107,7 +108,10 @@ def rm_anova(
     df = df.copy()
     for w in factors:  # AnovaRM sorts levels; plain strings keep float levels exact
         df[w] = df[w].astype(str)
-    table = AnovaRM(df, depvar=depvar, subject=subject, within=list(factors)).fit().anova_table
+    with warnings.catch_warnings():
+        # a zero error term (e.g. identical scores) divides by zero: F is NaN, said below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        table = AnovaRM(df, depvar=depvar, subject=subject, within=list(factors)).fit().anova_table
     for source, r in table.iterrows():
         result.rows.append(
             AnovaRow(
@@ -117,6 +121,12 @@ def rm_anova(
                 df_den=float(r["Den DF"]),
                 p=float(r["Pr > F"]),
             )
+        )
+    undefined = [r.source for r in result.rows if not np.isfinite(r.f)]
+    if undefined:
+        result.notes.append(
+            f"F is undefined for {', '.join(undefined)}: no variance left in the error term "
+            "(e.g. identical scores)"
         )
     return result
 
