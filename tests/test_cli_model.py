@@ -100,3 +100,16 @@ def test_errors_name_the_option(tmp_path, tiny_corpus):
 def test_help(command):
     res = runner.invoke(app, [command, "--help"])
     assert (res.exit_code == 0 and "--model" in res.output) or "--corpus" in res.output
+
+
+@pytest.mark.slow
+def test_train_reference_setup(tiny_corpus, tmp_path):
+    out = tmp_path / "ref"
+    res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--out", str(out),
+                              "--reference", "--epochs", "1", "--max-length", "64",
+                              "--view", "pk", "--weighting", "uncertainty", "--quiet"])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((out / METRICS_FILE).read_text())["train_config"]
+    assert (cfg["batch_size"], cfg["lr"], cfg["head_lr"], cfg["patience"]) == (32, 3e-5, 3e-5, 3)
+    assert cfg["use_features"] is False and cfg["view"] == "pk"
+    assert json.loads((out / "config.json").read_text())["labels"] == ["PK"]

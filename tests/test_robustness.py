@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 import random
 import shutil
@@ -339,17 +338,24 @@ def test_very_long_sentence_is_windowed_not_truncated(tagger: PKTagger) -> None:
         assert text[e.start : e.end] == e.text
 
 
-def test_a_word_longer_than_a_window_is_reported_not_dropped_silently(
-    tagger: PKTagger, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_monster_words_and_empty_text_do_not_break_the_tagger(tagger: PKTagger) -> None:
+    """A 1,500-letter "word" (the WordPiece tokenizer gives up on it), a text of only
+    zero-width/control characters and an empty text: every word still gets a tag."""
     rng = random.Random(3)
-    monster = "".join(rng.choice("qxzjkvwpfhbgmn") for _ in range(1500))  # one word
-    text = f"Clearance of {monster} was 4.2 L/h."
-    assert len(words(text)) == 7
-    with caplog.at_level(logging.WARNING):
-        [pred] = tagger.predict_detailed([text])
-    assert len(pred.word_tags) == len(words(text))
-    assert any("longer than" in r.getMessage() for r in caplog.records)
+    monster = "".join(rng.choice("qxzjkvwpfhbgmn") for _ in range(1500))
+    texts = [
+        f"Clearance of {monster} was 4.2 L/h.",
+        "\u200b\u200d\u2060\ufeff\x00\x07",
+        "",
+        "µ" * 300,
+    ]
+    preds = tagger.predict_detailed(texts)
+    assert len(preds) == len(texts)
+    for text, pred in zip(texts, preds, strict=True):
+        assert len(pred.word_tags) == len(words(text))
+        assert 0.0 <= pred.pk_probability <= 1.0
+        for e in pred.entities:
+            assert text[e.start : e.end] == e.text
 
 
 @pytest.mark.slow
@@ -615,3 +621,34 @@ def test_model_folder_with_truncated_weights_names_it(tmp_path: Path, model_dir:
     weights.write_bytes(weights.read_bytes()[: os.path.getsize(weights) // 3])
     result = _search_with_model(tmp_path, model)
     _one_line_error(result, 1, str(model), "--model")
+
+
+# ------------------------------------------------------------------------------ determinism
+
+_DRUG_PROBE = """
+from pkharvest.drug import attribute_drug
+print(attribute_drug("Vancomycin clearance was 4.2 L/h.", 11, chemicals=["Vancomycin"],
+                     query="vancomycin pharmacokinetics")[0])
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="drug.find_drug_mentions orders same-length lexicon names by iterating a set, so "
+    "'Vancomycin' (chemicals) vs 'vancomycin' (query) depends on PYTHONHASHSEED",
+)
+def test_drug_attribution_does_not_depend_on_the_hash_seed() -> None:
+    """The same article must give the same stored drug in every process (a resumed run is a
+    new process)."""
+    import subprocess
+    import sys
+
+    seen = set()
+    for seed in range(12):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+        out = subprocess.run(
+            [sys.executable, "-c", _DRUG_PROBE], env=env, capture_output=True, text=True,
+            timeout=60, check=True,
+        )  # fmt: skip
+        seen.add(out.stdout.strip())
+    assert len(seen) == 1, seen

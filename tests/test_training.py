@@ -104,6 +104,9 @@ def test_ablation_heads_and_single_task(data):
     assert result.tagger.labels == ("PK",)
     base = train(data[0], [], TrainConfig(seed=3, weighting="none", **TINY), progress=False)
     assert set(base.history[0]["task_losses"]) == {"ner"}
+    assert set(base.tagger.network.heads) == {"ner"}
+    pred = base.tagger.predict([data[1][0].text])[0]
+    assert pred.pk_probability == max((e.score for e in pred.entities), default=0.0)
 
 
 def test_train_config_validation():

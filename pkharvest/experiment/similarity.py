@@ -5,11 +5,12 @@ Definition (also in docs/experiments.md): for each task i with unweighted loss L
 
     g_i = (1/N) Σ_{b=1..N} ∇_θ L_i(b)
 
-where θ are all parameters of the shared encoder (``network.shared_parameters()``), flattened
-into one vector, and b runs over the first N batches of the dev set in order (dropout off).
-The similarity of tasks i and j is cos(g_i, g_j) = g_i·g_j / (‖g_i‖ ‖g_j‖); it is NaN where a
-gradient is zero (e.g. a task with nothing to learn in those batches). Positive: the tasks pull
-the shared encoder the same way; negative: they conflict.
+where θ are the trainable parameters of the shared encoder (``network.shared_parameters()``
+with ``requires_grad``; frozen embeddings are left out), flattened into one vector, and b runs
+over the first N batches of the dev set in order (dropout off). The similarity of tasks i and
+j is cos(g_i, g_j) = g_i·g_j / (‖g_i‖ ‖g_j‖); it is NaN where a gradient is zero (e.g. a task
+with nothing to learn in those batches). Positive: the tasks pull the shared encoder the same
+way; negative: they conflict.
 """
 
 from __future__ import annotations

@@ -117,8 +117,12 @@ class TrainConfig:
                       str(exc.args[0])) from None
 
     def model_config(self) -> ModelConfig:
+        """The network to build. ``weighting="none"`` is the single-task baseline: only the NER
+        head is built (untrained auxiliary heads would give meaningless sentence scores; the
+        tagger then derives them from the entities)."""
+        heads = ("ner",) if self.weighting == "none" else self.heads
         return ModelConfig(
-            labels=VIEWS[self.view], encoder=self.encoder, view=self.view, heads=self.heads,
+            labels=VIEWS[self.view], encoder=self.encoder, view=self.view, heads=heads,
             max_length=self.max_length, dropout=self.dropout, use_features=self.use_features,
             constrained_decoding=self.constrained_decoding,
         )
