@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--reference", action="store_true", help="with --train: reference set-up")
     ap.add_argument("--view", default="full")
     ap.add_argument("--fraction", type=float, default=1.0)
-    ap.add_argument("--weighting", default="hybrid")
+    ap.add_argument("--weighting", default="fixed")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")

@@ -34,27 +34,157 @@ __all__ = [
 ]
 
 DRUG_SUFFIXES: tuple[str, ...] = (
-    "mycin", "micin", "cillin", "floxacin", "azole", "olol", "pril", "sartan", "statin",
-    "mab", "nib", "vir", "dronate", "tidine", "zepam", "zolam", "azepine", "cycline", "platin",
-    "parin", "profen", "oxacin", "tinib", "ciclib", "parib", "rafenib", "lukast", "gliptin",
-    "gliflozin", "glitazone", "triptan", "setron", "prazole", "dipine", "afil", "barbital",
-    "caine", "conazole", "tretin", "ximab", "zumab", "umab", "cept", "kinra", "relin", "tide",
-    "semide", "thiazide", "terol", "sonide", "olone", "methasone", "asone", "oxetine", "pramine",
-    "triptyline", "peridol", "apine", "idone", "mustine", "rubicin", "taxel",
-    "tecan", "trexate", "fungin", "penem", "bactam", "vudine", "citabine", "arabine", "uracil",
-    "navir", "previr", "buvir", "asvir", "tegravir", "morphine", "codone", "fentanil", "fentanyl",
-    "adol", "xaban", "gatran", "grel", "coxib", "fibrate", "lamide", "tidine", "ipine", "epine",
-    "amycin", "kacin", "micin", "quine", "quinine", "vastatin", "ketamine", "etamol", "amol",
+    "mycin",
+    "micin",
+    "cillin",
+    "floxacin",
+    "azole",
+    "olol",
+    "pril",
+    "sartan",
+    "statin",
+    "mab",
+    "nib",
+    "vir",
+    "dronate",
+    "tidine",
+    "zepam",
+    "zolam",
+    "azepine",
+    "cycline",
+    "platin",
+    "parin",
+    "profen",
+    "oxacin",
+    "tinib",
+    "ciclib",
+    "parib",
+    "rafenib",
+    "lukast",
+    "gliptin",
+    "gliflozin",
+    "glitazone",
+    "triptan",
+    "setron",
+    "prazole",
+    "dipine",
+    "afil",
+    "barbital",
+    "caine",
+    "conazole",
+    "tretin",
+    "ximab",
+    "zumab",
+    "umab",
+    "cept",
+    "kinra",
+    "relin",
+    "tide",
+    "semide",
+    "thiazide",
+    "terol",
+    "sonide",
+    "olone",
+    "methasone",
+    "asone",
+    "oxetine",
+    "pramine",
+    "triptyline",
+    "peridol",
+    "apine",
+    "idone",
+    "mustine",
+    "rubicin",
+    "taxel",
+    "tecan",
+    "trexate",
+    "fungin",
+    "penem",
+    "bactam",
+    "vudine",
+    "citabine",
+    "arabine",
+    "uracil",
+    "navir",
+    "previr",
+    "buvir",
+    "asvir",
+    "tegravir",
+    "morphine",
+    "codone",
+    "fentanil",
+    "fentanyl",
+    "adol",
+    "xaban",
+    "gatran",
+    "grel",
+    "coxib",
+    "fibrate",
+    "lamide",
+    "tidine",
+    "ipine",
+    "epine",
+    "amycin",
+    "kacin",
+    "micin",
+    "quine",
+    "quinine",
+    "vastatin",
+    "ketamine",
+    "etamol",
+    "amol",
 )
 # Words that end like drugs but are not (kept short: the suffixes above are specific).
-_NOT_DRUGS = frozenset({
-    "peptide", "nucleotide", "polypeptide", "amide", "tide", "side", "wide", "guide",
-    "ride", "hide", "oxide", "bromide", "chloride", "fluoride", "iodide", "sulfide", "glucuronide",
-    "provide", "decide", "inside", "outside", "beside", "override", "abide", "azine", "amine",
-    "caine", "receptor", "nucleoside", "cholesterol", "sterol", "ergosterol", "cept", "concept",
-    "accept", "except", "intercept",
-    "adol", "amol", "quine", "saline", "routine", "medicine", "urine", "uterine", "intestine",
-})
+_NOT_DRUGS = frozenset(
+    {
+        "peptide",
+        "nucleotide",
+        "polypeptide",
+        "amide",
+        "tide",
+        "side",
+        "wide",
+        "guide",
+        "ride",
+        "hide",
+        "oxide",
+        "bromide",
+        "chloride",
+        "fluoride",
+        "iodide",
+        "sulfide",
+        "glucuronide",
+        "provide",
+        "decide",
+        "inside",
+        "outside",
+        "beside",
+        "override",
+        "abide",
+        "azine",
+        "amine",
+        "caine",
+        "receptor",
+        "nucleoside",
+        "cholesterol",
+        "sterol",
+        "ergosterol",
+        "cept",
+        "concept",
+        "accept",
+        "except",
+        "intercept",
+        "adol",
+        "amol",
+        "quine",
+        "saline",
+        "routine",
+        "medicine",
+        "urine",
+        "uterine",
+        "intestine",
+    }
+)
 # Chemical-list entries that name classes or vehicles rather than a drug.
 _GENERIC_CHEMICAL = re.compile(
     r"\b(agents?|preparations?|drugs?|inhibitors?|combinations?|excipients?|solutions?|"
@@ -64,15 +194,73 @@ _GENERIC_CHEMICAL = re.compile(
     r"glycols?|water|sodium chloride|buffers?|cyclodextrins?|lipids?|plasma|serum)\b",
     re.I,
 )
-_QUERY_STOP = frozenset({
-    "and", "or", "not", "the", "of", "in", "on", "for", "with", "to", "a", "an", "by",
-    "pharmacokinetic", "pharmacokinetics", "pk", "clearance", "half", "life", "halflife",
-    "volume", "distribution", "auc", "cmax", "tmax", "bioavailability", "absorption",
-    "elimination", "exposure", "population", "plasma", "serum", "concentration", "concentrations",
-    "dose", "dosing", "humans", "human", "patients", "children", "adults", "healthy", "volunteers",
-    "study", "studies", "trial", "mesh", "tiab", "ti", "ab", "majr", "pt", "la", "dp", "sh",
-    "english", "review", "model", "models", "modeling", "modelling", "drug", "drugs",
-})
+_QUERY_STOP = frozenset(
+    {
+        "and",
+        "or",
+        "not",
+        "the",
+        "of",
+        "in",
+        "on",
+        "for",
+        "with",
+        "to",
+        "a",
+        "an",
+        "by",
+        "pharmacokinetic",
+        "pharmacokinetics",
+        "pk",
+        "clearance",
+        "half",
+        "life",
+        "halflife",
+        "volume",
+        "distribution",
+        "auc",
+        "cmax",
+        "tmax",
+        "bioavailability",
+        "absorption",
+        "elimination",
+        "exposure",
+        "population",
+        "plasma",
+        "serum",
+        "concentration",
+        "concentrations",
+        "dose",
+        "dosing",
+        "humans",
+        "human",
+        "patients",
+        "children",
+        "adults",
+        "healthy",
+        "volunteers",
+        "study",
+        "studies",
+        "trial",
+        "mesh",
+        "tiab",
+        "ti",
+        "ab",
+        "majr",
+        "pt",
+        "la",
+        "dp",
+        "sh",
+        "english",
+        "review",
+        "model",
+        "models",
+        "modeling",
+        "modelling",
+        "drug",
+        "drugs",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -111,8 +299,9 @@ def _query_words(query: str | None) -> list[str]:
     return [w for w in words if w.lower() not in _QUERY_STOP]
 
 
-def find_drug_mentions(text: str, chemicals: Iterable[str] | None = None,
-                       query: str | None = None) -> list[DrugMention]:
+def find_drug_mentions(
+    text: str, chemicals: Iterable[str] | None = None, query: str | None = None
+) -> list[DrugMention]:
     """Drug mentions in ``text``: lexicon names (chemicals, drug-like query words; whole words,
     case-insensitive; a plural or a salt word after the name is allowed) and words passing the
     suffix heuristic. Ordered by position, overlaps resolved in favour of the longer name."""
@@ -120,16 +309,23 @@ def find_drug_mentions(text: str, chemicals: Iterable[str] | None = None,
         if not isinstance(text, str) or not text:
             return []
         found: list[DrugMention] = []
-        for name in sorted(set(_lexicon(chemicals, query)), key=len, reverse=True):
+        for name in sorted(set(_lexicon(chemicals, query)), key=lambda n: (-len(n), n)):
             # MeSH names can carry a qualifier ("Vancomycin Hydrochloride"): match the head too.
-            forms = {name, re.split(r",|\s+(?:hydrochloride|sodium|potassium|sulfate|mesylate|"
-                                    r"acetate|maleate|citrate|tartrate|phosphate)\b", name,
-                                    flags=re.I)[0].strip()}
+            forms = {
+                name,
+                re.split(
+                    r",|\s+(?:hydrochloride|sodium|potassium|sulfate|mesylate|"
+                    r"acetate|maleate|citrate|tartrate|phosphate)\b",
+                    name,
+                    flags=re.I,
+                )[0].strip(),
+            }
             for form in forms:
                 if len(form) < 3:
                     continue
-                for m in re.finditer(rf"(?<![A-Za-z0-9]){re.escape(form)}s?(?![A-Za-z0-9])",
-                                     text, re.I):
+                for m in re.finditer(
+                    rf"(?<![A-Za-z0-9]){re.escape(form)}s?(?![A-Za-z0-9])", text, re.I
+                ):
                     found.append(DrugMention(name, m.start(), m.end()))
         for m in re.finditer(r"[A-Za-z][A-Za-z\-]{4,}", text):
             if looks_like_drug(m.group(0)):
@@ -146,9 +342,13 @@ def find_drug_mentions(text: str, chemicals: Iterable[str] | None = None,
         return []
 
 
-def attribute_drug(sentence_text: str, parameter_start: int | None, title: str | None = None,
-                   chemicals: Iterable[str] | None = None,
-                   query: str | None = None) -> tuple[str | None, str]:
+def attribute_drug(
+    sentence_text: str,
+    parameter_start: int | None,
+    title: str | None = None,
+    chemicals: Iterable[str] | None = None,
+    query: str | None = None,
+) -> tuple[str | None, str]:
     """Which drug a parameter at ``parameter_start`` of ``sentence_text`` is about, and the
     evidence used: ``"sentence"``, ``"title"``, ``"chemicals"``, ``"query"`` or ``"none"``.
     Never raises."""

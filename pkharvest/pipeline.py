@@ -19,7 +19,7 @@ from typing import Any
 
 from pkharvest import filter as sentence_filter
 from pkharvest.drug import attribute_drug
-from pkharvest.errors import PkHarvestError, UsageError
+from pkharvest.errors import FetchError, PkHarvestError, UsageError
 from pkharvest.fetch import EutilsClient
 from pkharvest.link import link
 from pkharvest.model.tagger import PKTagger
@@ -171,6 +171,9 @@ def run_search(
 
     Articles already processed with this model version are not fetched again. On any error the
     run is marked failed (what was stored stays) and the error propagates."""
+    if not query or not query.strip():
+        raise UsageError("the PubMed query is empty", option="query")
+    query = query.strip()
     started = time.perf_counter()
     clock = now or (lambda: _dt.datetime.now(_dt.timezone.utc))
     run_started_at = clock()
@@ -230,6 +233,7 @@ def refresh_searches(
     extractor: Extractor,
     *,
     overlap_days: int = DEFAULT_REFRESH_OVERLAP_DAYS,
+    fetch_batch: int = DEFAULT_FETCH_BATCH,
     progress: Progress = _no_progress,
     now: Callable[[], _dt.datetime] | None = None,
 ) -> list[RunSummary]:
@@ -239,23 +243,34 @@ def refresh_searches(
     if overlap_days < 0:
         raise UsageError(f"must be >= 0, got {overlap_days}", option="--overlap-days")
     summaries = []
+    failures: list[str] = []
     for saved in store.saved_searches():
         mindate: _dt.date | None = None
         if saved.last_run is not None:
             mindate = saved.last_run.date() - _dt.timedelta(days=overlap_days)
         max_results = int(saved.options.get("max_results", DEFAULT_MAX_RESULTS))
         logger.info("refresh %r since %s", saved.query, mindate)
-        summaries.append(
-            run_search(
-                saved.query,
-                store,
-                client,
-                extractor,
-                max_results=max_results,
-                mindate=mindate,
-                search_options=saved.options,
-                progress=progress,
-                now=now,
+        try:
+            summaries.append(
+                run_search(
+                    saved.query,
+                    store,
+                    client,
+                    extractor,
+                    max_results=max_results,
+                    mindate=mindate,
+                    search_options=saved.options,
+                    fetch_batch=fetch_batch,
+                    progress=progress,
+                    now=now,
+                )
             )
+        except FetchError as exc:  # one unreachable search must not starve the others
+            logger.error("refresh of %r failed: %s", saved.query, exc)
+            failures.append(f"{saved.query!r}: {exc}")
+    if failures:
+        raise FetchError(
+            f"{len(failures)} of {len(failures) + len(summaries)} saved searches failed "
+            f"(the others were refreshed): {'; '.join(failures)}"
         )
     return summaries

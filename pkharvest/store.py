@@ -610,6 +610,22 @@ class Store:
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def _verify_data(self) -> None:
+        """Read every column of every table once before the first write, so that a partly
+        copied or truncated file (intact catalog, data blocks cut off) is refused with a
+        StoreError instead of failing -- and being written to -- in the middle of a run.
+        DuckDB checks block checksums as it reads; the scan is linear in the store's size,
+        which is small next to a run's fetching and tagging."""
+        tables = [
+            r[0]
+            for r in self.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+                " AND NOT internal ORDER BY table_name"
+            ).fetchall()
+        ]
+        for table in tables:
+            self.con.execute(f"SELECT count(*), sum(hash(COLUMNS(*))) FROM {_q(table)}").fetchall()
+
     def _meta(self) -> dict[str, str]:
         try:
             rows = self.con.execute("SELECT key, value FROM meta").fetchall()
@@ -647,7 +663,13 @@ class Store:
                     )
                 self._migrate(version)
             if not self.read_only:
+                self._verify_data()
                 self.con.execute(_VIEWS)
+                if self._lock is not None:
+                    # We hold the lock, so a run still marked running was killed.
+                    self.con.execute(
+                        "UPDATE runs SET status = 'interrupted' WHERE status = 'running'"
+                    )
         except duckdb.Error as exc:
             raise StoreError(f"{self.path}: cannot read store: {exc}") from None
 

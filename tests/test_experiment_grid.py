@@ -74,8 +74,12 @@ def test_ablation_removes_each_aux_head_of_multi_task_configurations_only() -> N
     )
     for spec in grid:
         assert "ner" in spec.heads
-        assert len(spec.heads) == (len(HEADS) - 1 if spec.ablated else len(HEADS))
+        if spec.weighting == "none":  # the trainer builds the NER head alone
+            assert spec.heads == ("ner",) and not spec.ablated and not spec.multi_task
+        else:
+            assert len(spec.heads) == (len(HEADS) - 1 if spec.ablated else len(HEADS))
     assert not RunSpec("pk", 1.0, "none", 0).multi_task
+    assert RunSpec("pk", 1.0, "hybrid", 0).heads == HEADS
     assert RunSpec("pk", 1.0, "fixed", 0, heads=("ner", "bcls")).multi_task
 
 
@@ -136,3 +140,13 @@ def test_gradient_cosine_on_known_gradients() -> None:
     assert sims[("ner", "mcls")] == pytest.approx(-1.0)
     zero = cosine_matrix({"ner": torch.zeros(3), "bcls": torch.ones(3)})
     assert math.isnan(zero[("ner", "bcls")])
+
+
+def test_every_grid_run_is_a_valid_training_config() -> None:
+    from pkharvest.training.trainer import TrainConfig
+
+    grid = build_grid(["pk", "full"], [0.025], WEIGHTINGS, [0], ablate=True)
+    for spec in grid:
+        config = TrainConfig(view=spec.view, fraction=spec.fraction, weighting=spec.weighting,
+                             seed=spec.seed, heads=spec.heads)  # fmt: skip
+        assert config.model_config().heads == spec.heads

@@ -119,6 +119,10 @@ def test_foreign_or_missing_files_are_refused(tmp_path: Path) -> None:
     con.close()
     with pytest.raises(StoreError, match="not an experiment run store"):
         RunStore(other)
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    with pytest.raises(StoreError, match="cannot create the experiment folder"):
+        RunStore(a_file)
     junk = tmp_path / "junk" / RUNS_FILE
     junk.parent.mkdir()
     junk.write_bytes(b"this is not duckdb" * 100)

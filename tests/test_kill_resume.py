@@ -11,9 +11,8 @@ identical to the uninterrupted run's), and the lock file left behind must not bl
 The uninterrupted reference run and the final re-run to completion use the same command
 in-process (CliRunner), which saves two interpreter start-ups.
 
-The CLI has no option for the EFetch batch size (100 PMIDs), so the subprocess driver narrows it
-(``run_search(fetch_batch=2)``) to get several batches out of a few articles; everything else is
-the unchanged command line. ``PKHARVEST_KILL_SEED`` picks other delays (for a soak run).
+``--fetch-batch 2`` gives several batches (store transactions) out of a few articles.
+``PKHARVEST_KILL_SEED`` picks other delays (for a soak run).
 """
 
 from __future__ import annotations
@@ -48,17 +47,8 @@ SEED = int(os.environ.get("PKHARVEST_KILL_SEED", "20261125"))
 FETCH_BATCH = 2
 STARTUP_TIMEOUT = 120.0  # seconds a subprocess may take to reach a trigger on a busy machine
 
-# The subprocess: the console script's entry point with a smaller EFetch batch.
-DRIVER = """
-import functools, os, sys
-import pkharvest.pipeline as pipeline
-pipeline.run_search = functools.partial(
-    pipeline.run_search, fetch_batch=int(os.environ["PKHARVEST_TEST_FETCH_BATCH"])
-)
-from pkharvest.cli import main
-sys.argv[0] = "pkharvest"
-main()
-"""
+# The subprocess: the console script's entry point, exactly as `pkharvest ...` runs it.
+DRIVER = "import sys; from pkharvest.cli import main; sys.argv[0] = 'pkharvest'; main()"
 
 SENTENCES = [
     "{drug} clearance was 4.2 L/h and the volume of distribution was 52 L.",
@@ -116,10 +106,6 @@ def _per_article(db: Path) -> dict[str, Any]:
                 for s in view.sentences
             ]
             measurements = [dataclasses.asdict(m) for m in store.measurements(pmid)]
-            for m in measurements:
-                # drug attribution picks "Vancomycin" or "vancomycin" by the process's hash
-                # seed: test_robustness.py::test_drug_attribution_does_not_depend_on_the_hash_seed
-                m["drug"] = m["drug"] and m["drug"].casefold()
             out[pmid] = (view.article, view.model_version, sentences, measurements)
         counts = store.counts()
     return {
@@ -140,13 +126,14 @@ def _cli_args(command: str, db: Path, model: Path, server: EutilsServer, *extra:
         server.url,
         "--threshold",
         "0",
+        "--fetch-batch",
+        str(FETCH_BATCH),
         "--json",
     ]
 
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PKHARVEST_TEST_FETCH_BATCH"] = str(FETCH_BATCH)
     env.pop("PKHARVEST_EUTILS_URL", None)
     env.pop("NCBI_API_KEY", None)  # 3 requests/s: slow enough to land kills between requests
     return env

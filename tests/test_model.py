@@ -147,3 +147,26 @@ def test_missing_model_files_named(tmp_path):
         (folder / name).write_text("{}")
     with pytest.raises(ModelError, match=REQUIRED_FILES[-1]):
         PKTagger.load(folder)
+
+
+def test_balance_brackets():
+    from pkharvest.model.decoding import balance_brackets
+
+    t = "The AUC(0-∞) was 5 and Cmax) was 3; (Tmax 2 h) and x."
+    s = t.index("AUC")
+    assert balance_brackets(t, s, s + len("AUC(0-∞")) == (s, s + len("AUC(0-∞)"))
+    c = t.index("Cmax")
+    assert balance_brackets(t, c, c + len("Cmax)")) == (c, c + 4)
+    p = t.index("(Tmax")
+    assert balance_brackets(t, p, p + len("(Tmax")) == (p + 1, p + 5)
+    ok = t.index("5")
+    assert balance_brackets(t, ok, ok + 1) == (ok, ok + 1)
+
+
+def test_balance_brackets_leaves_gold_spans(corpus_path):
+    from pkharvest.corpus.reader import read_corpus
+    from pkharvest.model.decoding import balance_brackets
+
+    spans = [(e.text, s) for e in read_corpus(corpus_path) for s in e.spans]
+    changed = sum(balance_brackets(t, s.start, s.end) != (s.start, s.end) for t, s in spans)
+    assert changed <= len(spans) // 100  # an annotation oddity or two at most

@@ -213,7 +213,8 @@ def test_cli_bad_xml_gives_one_line_error_exit_1(tmp_path: Path, model_dir: Path
         before = _content(db)
         server.fail_next("truncated", times=50, endpoint="esearch")
         result = _search("vancomycin clearance", db, model_dir, server)
-    _one_line_error(result, 1, "esearch", "failed after 5 attempt(s)", server.url)
+        url = server.url
+    _one_line_error(result, 1, "esearch", "failed after 5 attempt(s)", url)
     assert _content(db) == before
 
 
@@ -409,11 +410,6 @@ def test_hostile_query_strings_are_data(tmp_path: Path, model_dir: Path, name: s
         assert [r.status for r in store.runs()] == ["ok", "ok"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_search saves the search and a failed run before ESearch validates the query "
-    "(pipeline.run_search); the poisoned saved search then breaks every refresh",
-)
 def test_empty_query_is_a_usage_error_and_leaves_the_store_alone(
     tmp_path: Path, model_dir: Path
 ) -> None:
@@ -542,15 +538,7 @@ BAD_STORES = [
     "foreign_duckdb",
     "flipped_header",
     "truncated_head",
-    pytest.param(
-        "truncated_data",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="Store opens a DuckDB file whose data blocks are cut off; a raw "
-            "duckdb.IOException then escapes from Store.start_search/processed_pmids (no "
-            "StoreError) and the file is written to",
-        ),
-    ),
+    "truncated_data",
 ]
 
 
@@ -632,11 +620,6 @@ print(attribute_drug("Vancomycin clearance was 4.2 L/h.", 11, chemicals=["Vancom
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="drug.find_drug_mentions orders same-length lexicon names by iterating a set, so "
-    "'Vancomycin' (chemicals) vs 'vancomycin' (query) depends on PYTHONHASHSEED",
-)
 def test_drug_attribution_does_not_depend_on_the_hash_seed() -> None:
     """The same article must give the same stored drug in every process (a resumed run is a
     new process)."""

@@ -110,7 +110,7 @@ def test_ablation_heads_and_single_task(data):
 
 
 def test_train_config_validation():
-    assert TrainConfig().weighting == "hybrid"
+    assert TrainConfig().weighting == "fixed"
     ref = TrainConfig.reference()
     assert (ref.batch_size, ref.max_length, ref.lr, ref.patience) == (32, 256, 3e-5, 3)
     for bad, option in [({"view": "x"}, "--view"), ({"weighting": "x"}, "--weighting"),

@@ -58,7 +58,7 @@ def train_cmd(
     fraction: float = typer.Option(
         1.0, "--fraction", help="Share of the training split to use (0 < F <= 1)."),
     weighting: str = typer.Option(
-        "hybrid", "--weighting", help=f"Loss weighting: {'|'.join(WEIGHTINGS)} "
+        "fixed", "--weighting", help=f"Loss weighting: {'|'.join(WEIGHTINGS)} "
         "(none = single-task NER)."),
     seed: int = typer.Option(13, "--seed", help="Training (and subsampling) seed."),
     encoder: str | None = typer.Option(

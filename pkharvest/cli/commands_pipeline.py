@@ -35,6 +35,7 @@ TABLE_ROWS = 50
 
 _MODEL_HELP = "Trained model folder (default: PKHARVEST_MODEL or the project's model/default)."
 _URL_HELP = "E-utilities base URL (env PKHARVEST_EUTILS_URL; default NCBI's)."
+_BATCH_HELP = "Articles per EFetch request and per store transaction."
 
 
 @contextmanager
@@ -125,6 +126,7 @@ def search(
     threshold: float = typer.Option(
         DEFAULT_THRESHOLD, "--threshold", help="bCLS probability a sentence needs to be tagged."
     ),
+    fetch_batch: int = typer.Option(100, "--fetch-batch", min=1, max=10000, help=_BATCH_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object, no table."),
 ) -> None:
     """Search PubMed and store every PK parameter value found in the abstracts.
@@ -145,6 +147,7 @@ def search(
             extractor,
             max_results=max_results,
             search_options={"max_results": max_results},
+            fetch_batch=fetch_batch,
             progress=progress,
         )
     if as_json:
@@ -182,6 +185,7 @@ def refresh(
     overlap_days: int = typer.Option(
         7, "--overlap-days", help="Re-query this many days before each search's last run."
     ),
+    fetch_batch: int = typer.Option(100, "--fetch-batch", min=1, max=10000, help=_BATCH_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object, no table."),
 ) -> None:
     """Re-run every saved search of the store for records added since it last ran.
@@ -198,7 +202,12 @@ def refresh(
     client = _client(eutils_url, email, api_key, record, replay)
     with Store(db) as store, _progress(not as_json) as progress:
         summaries = refresh_searches(
-            store, client, extractor, overlap_days=overlap_days, progress=progress
+            store,
+            client,
+            extractor,
+            overlap_days=overlap_days,
+            fetch_batch=fetch_batch,
+            progress=progress,
         )
     if as_json:
         out = [{"query": s.query, "run_id": s.run_id, "counts": s.counts()} for s in summaries]

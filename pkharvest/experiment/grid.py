@@ -14,6 +14,7 @@ from pkharvest.model.config import ALL_HEADS, AUX_HEADS
 
 #: The four heads of the network, in canonical order; "ner" is the main task.
 HEADS: tuple[str, ...] = ALL_HEADS
+MAIN_HEAD = "ner"
 AUXILIARY_HEADS: tuple[str, ...] = AUX_HEADS
 #: Loss weightings (kept equal to ``pkharvest.model.weighting.WEIGHTINGS`` — a test checks —
 #: so that parsing the grid does not import torch). ``none`` trains NER alone.
@@ -25,19 +26,31 @@ DEFAULT_FRACTIONS: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25, 0.1, 0.075, 0.05, 
 DEFAULT_SEEDS = 10
 
 
+def full_heads(weighting: str) -> tuple[str, ...]:
+    """The heads a configuration trains when nothing is ablated: NER alone for ``none`` (the
+    trainer builds no auxiliary head then), all four otherwise."""
+    return (MAIN_HEAD,) if weighting == SINGLE_TASK_WEIGHTING else HEADS
+
+
 @dataclass(frozen=True)
 class RunSpec:
-    """One training run of the study. ``heads`` is in :data:`HEADS` order."""
+    """One training run of the study. ``heads`` is in :data:`HEADS` order; left out, it is the
+    configuration's :func:`full_heads`."""
 
     view: str
     fraction: float
     weighting: str
     seed: int
-    heads: tuple[str, ...] = HEADS
+    heads: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.heads:
+            object.__setattr__(self, "heads", full_heads(self.weighting))
 
     @property
     def removed_heads(self) -> tuple[str, ...]:
-        return tuple(h for h in HEADS if h not in self.heads)
+        """Heads an ablation removed from the configuration's full set."""
+        return tuple(h for h in full_heads(self.weighting) if h not in self.heads)
 
     @property
     def ablated(self) -> bool:

@@ -109,7 +109,10 @@ class RunStore:
         if not self.path.exists():
             if not create:
                 raise StoreError(f"no experiment run store at {self.path}")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the experiment folder {path}: {exc}") from exc
         with self._connect(read_only=not create) as con:
             kind = self._meta(con, "kind")
             if kind is None:

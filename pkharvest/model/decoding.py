@@ -68,3 +68,28 @@ def spans_from_tags(tags: Sequence[str]) -> list[tuple[int, int, str]]:
     if cur:
         out.append(tuple(cur))
     return out  # type: ignore[return-value]
+
+
+_PAIRS = {"(": ")", "[": "]"}
+
+
+def balance_brackets(text: str, start: int, end: int) -> tuple[int, int]:
+    """Repair an entity whose brackets do not pair up (a frequent boundary error on names such
+    as ``AUC(0-∞)`` or ``Cmax)``): a missing closing bracket right after the span is taken in;
+    a stray leading opening or trailing closing bracket is dropped. Other spans are unchanged."""
+    for op, cl in _PAIRS.items():
+        seg = text[start:end]
+        opens, closes = seg.count(op), seg.count(cl)
+        while opens > closes and end < len(text) and text[end] == cl:
+            end += 1
+            closes += 1
+        if opens > closes and text[start:end].startswith(op) and end - start > 1:
+            start += 1
+            opens -= 1
+        if closes > opens and text[start:end].endswith(cl) and end - start > 1:
+            end -= 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    while start < end and text[start].isspace():
+        start += 1
+    return start, end

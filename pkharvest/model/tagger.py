@@ -31,7 +31,7 @@ from pkharvest.corpus.labels import (
 )
 from pkharvest.errors import ModelError
 from pkharvest.model.config import ModelConfig, resolve_encoder
-from pkharvest.model.decoding import spans_from_tags, viterbi
+from pkharvest.model.decoding import balance_brackets, spans_from_tags, viterbi
 from pkharvest.model.network import MultiTaskTagger, collate
 from pkharvest.records import Entity
 
@@ -194,6 +194,7 @@ class PKTagger:
             entities = []
             for first, last, label in spans_from_tags(tags):
                 start, end = sent.word_offsets[first][0], sent.word_offsets[last][1]
+                start, end = balance_brackets(sent.text, start, end)
                 logp = float(sum(scores[w, path[w]] for w in range(first, last + 1)))
                 conf = math.exp(logp / (last - first + 1))
                 entities.append(Entity(label, start, end, sent.text[start:end], round(conf, 6)))

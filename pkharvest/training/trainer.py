@@ -43,7 +43,7 @@ class TrainConfig:
     view: str = "full"
     split: tuple[float, float, float] = (0.7, 0.15, 0.15)
     fraction: float = 1.0
-    weighting: str = "hybrid"
+    weighting: str = "fixed"
     seed: int = 13
     encoder: str = DEFAULT_ENCODER
     batch_size: int = 16
