@@ -75,7 +75,7 @@ def test_uncertainty_loss_value_and_gradients():
     total = uncertainty_loss(losses, s)
     expected = sum(math.exp(-si) * li + si for li, si in zip([2.0, 0.5, 1.0], [0.0, 1.0, -0.5],
                                                             strict=True))
-    assert float(total) == pytest.approx(expected)
+    assert float(total.detach()) == pytest.approx(expected)
     total.backward()
     # d/ds_i = 1 - exp(-s_i) * L_i
     want = [1 - math.exp(-si) * li for li, si in zip([2.0, 0.5, 1.0], [0.0, 1.0, -0.5],
@@ -96,7 +96,7 @@ def test_weighting_schemes():
     assert float(LossWeighting("fixed", tasks)(losses)) == pytest.approx(fixed)
     unc = LossWeighting("uncertainty", tasks)
     assert unc.learned == tasks
-    assert float(unc(losses)) == pytest.approx(5.0)  # s_i = 0 -> plain sum
+    assert float(unc(losses).detach()) == pytest.approx(5.0)  # s_i = 0 -> plain sum
     hyb = LossWeighting("hybrid", tasks)
     assert hyb.learned == ("mtcls", "bcls", "mcls")
     floor = HYBRID_FLOOR
@@ -106,7 +106,7 @@ def test_weighting_schemes():
     # NER weight 1; auxiliary s clamped at >= floor (weight <= 0.25)
     w = math.exp(-floor)
     want = 2.0 + (w / math.e * 1.0 + floor + 1.0) + (w * 0.5 + floor) + (w * 1.5 + floor)
-    assert float(hyb(losses)) == pytest.approx(want)
+    assert float(hyb(losses).detach()) == pytest.approx(want)
     assert hyb.weights()["bcls"] == pytest.approx(0.25) and hyb.weights()["ner"] == 1.0
     assert max(hyb.weights().values()) == 1.0
     # removing a head removes its task
