@@ -170,3 +170,30 @@ def test_balance_brackets_leaves_gold_spans(corpus_path):
     spans = [(e.text, s) for e in read_corpus(corpus_path) for s in e.spans]
     changed = sum(balance_brackets(t, s.start, s.end) != (s.start, s.end) for t, s in spans)
     assert changed <= len(spans) // 100  # an annotation oddity or two at most
+
+
+def test_attach_abbreviations_follows_the_annotation_convention() -> None:
+    from pkharvest.model.decoding import attach_abbreviations
+    from pkharvest.records import Entity
+
+    text = (
+        "The peak concentration (Cmax) was 3.1 mg/L and AUCR (1.1) rose; "
+        "bioavailability (PO vs IM)."
+    )
+    ents = [
+        Entity("PK", 4, 22, "peak concentration", 0.9),
+        Entity("PK", 24, 28, "Cmax", 0.8),
+        Entity("VALUE", 34, 37, "3.1", 0.9),
+        Entity("PK", 47, 51, "AUCR", 0.9),
+        Entity("VALUE", 53, 56, "1.1", 0.9),
+        Entity("PK", 63, 78, "bioavailability", 0.9),
+    ]
+    got = attach_abbreviations(text, ents)
+    assert [(e.label, e.text) for e in got] == [
+        ("PK", "peak concentration (Cmax)"),
+        ("VALUE", "3.1"),
+        ("PK", "AUCR"),
+        ("VALUE", "1.1"),
+        ("PK", "bioavailability"),
+    ]
+    assert got[0].score == 0.8

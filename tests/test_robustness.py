@@ -598,10 +598,6 @@ def test_model_folder_with_unreadable_json_names_it(
     _one_line_error(result, 1, broken)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PKTagger.load lets safetensors.SafetensorError escape (not a ModelError)",
-)
 def test_model_folder_with_truncated_weights_names_it(tmp_path: Path, model_dir: Path) -> None:
     model = tmp_path / "model"
     shutil.copytree(model_dir, model)

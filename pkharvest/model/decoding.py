@@ -6,10 +6,13 @@ mask (``I-X`` only after ``B-X``/``I-X``, never first), a dozen lines, with no l
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
+
+from pkharvest.records import Entity
 
 NEG_INF = float("-inf")
 
@@ -93,3 +96,39 @@ def balance_brackets(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start].isspace():
         start += 1
     return start, end
+
+
+# A parenthesised abbreviation right after a parameter name: "peak concentration (Cmax)",
+# "half-life (t1/2)". It starts with a letter (not a value like "(3.1)") and is short.
+_ABBREVIATION_RE = re.compile(r"\s*\((?=[^\d\s.,±+-])[^()]{1,20}\)")
+
+
+def attach_abbreviations(text: str, entities: list[Entity], label: str = "PK") -> list[Entity]:
+    """Extend each ``label`` entity over a parenthesised abbreviation that follows it, and drop
+    entities of the same label inside that parenthesis.
+
+    The PRED annotation guideline spans "name (ABBR)" as one PK mention (24 of 25 such cases in
+    the training split; the exception, "(PO compared to IM)", is not an abbreviation), while
+    the tagger often stops at the name or tags the abbreviation apart -- a strict-match error
+    either way. Parentheses holding another label's entity (a value, a unit) are left alone."""
+    out: list[Entity] = []
+    consumed: set[int] = set()
+    for i, ent in enumerate(entities):
+        if i in consumed:
+            continue
+        if ent.label == label:
+            m = _ABBREVIATION_RE.match(text, ent.end)
+            if m is not None:
+                inside = [
+                    j
+                    for j, o in enumerate(entities)
+                    if j != i and o.start < m.end() and o.end > m.start()
+                ]
+                if all(entities[j].label == label for j in inside) and not re.search(
+                    r"\bcompared\b|\bvs\.?\b|\bversus\b", m.group(0)
+                ):
+                    consumed.update(inside)
+                    scores = [ent.score] + [entities[j].score for j in inside]
+                    ent = Entity(label, ent.start, m.end(), text[ent.start : m.end()], min(scores))
+        out.append(ent)
+    return out

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save, save_file
 from torch import Tensor
 
@@ -31,7 +32,12 @@ from pkharvest.corpus.labels import (
 )
 from pkharvest.errors import ModelError
 from pkharvest.model.config import ModelConfig, resolve_encoder
-from pkharvest.model.decoding import balance_brackets, spans_from_tags, viterbi
+from pkharvest.model.decoding import (
+    attach_abbreviations,
+    balance_brackets,
+    spans_from_tags,
+    viterbi,
+)
 from pkharvest.model.network import MultiTaskTagger, collate
 from pkharvest.records import Entity
 
@@ -198,6 +204,8 @@ class PKTagger:
                 logp = float(sum(scores[w, path[w]] for w in range(first, last + 1)))
                 conf = math.exp(logp / (last - first + 1))
                 entities.append(Entity(label, start, end, sent.text[start:end], round(conf, 6)))
+            if "PK" in self.config.labels:
+                entities = attach_abbreviations(sent.text, entities)
             pk = max(bprob[s]) if bprob[s] else max((e.score for e in entities), default=0.0)
             bucket = max(buckets[s]) if buckets[s] else mention_bucket(len(entities))
             mt_words = (mt_sum[s] / c).argmax(-1).tolist() if len(c) else []
@@ -258,7 +266,7 @@ class PKTagger:
             state = load_file(str(d / WEIGHTS_FILE))
             network.load_state_dict(state, strict=True)
             tokenizer = AutoTokenizer.from_pretrained(str(d))
-        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        except (OSError, RuntimeError, KeyError, ValueError, SafetensorError) as exc:
             raise ModelError(f"model folder {d} is incompatible or corrupt: {exc}",
                              option="--model") from exc
         metrics: dict[str, Any] = {}
