@@ -310,7 +310,8 @@ _MODIFIERS = frozenset(
         "estimated", "observed", "predicted", "calculated", "population", "typical",
         "individual", "geometric", "arithmetic", "overall", "drug", "corresponding", "model",
         "derived", "whole", "value", "values", "systemic", "total", "parameter", "parameters", "pk",
-        "pharmacokinetic",
+        "pharmacokinetic", "level", "levels", "large", "small", "high", "higher", "low", "lower",
+        "of", "at", "in", "for", "to", "and", "with", "was", "were", "is",
     }
 )  # fmt: skip
 
@@ -438,6 +439,9 @@ def _lookup(text: str) -> ParameterLookup:
     paren = re.search(r"^(.*?)\s*[(\[]([^()\[\]]+)[)\]]\s*$", stripped)
     if paren:
         weaker += [paren.group(1), paren.group(2)]
+        # "area under the ... curve (AUC0-8)": the symbol names a partial AUC
+        if _PARTIAL_AUC_RE.match(unicodedata.normalize("NFKC", paren.group(2)).strip()):
+            return ParameterLookup(_match(BY_KEY["AUC"], 0.95))
     parts = re.split(r"\s+(?:of|in|for|at|after|during)\s+", stripped)
     if len(parts) > 1:
         weaker += [" ".join(parts[:-1]), parts[0]]
