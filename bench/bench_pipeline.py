@@ -23,15 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from eutils_server import EutilsServer, make_article  # noqa: E402
+from eutils_server import EutilsServer, make_article
 
-from pkharvest.corpus.reader import read_corpus  # noqa: E402
-from pkharvest.corpus.splits import split_by_article  # noqa: E402
-from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy  # noqa: E402
-from pkharvest.filter import DEFAULT_THRESHOLD  # noqa: E402
-from pkharvest.pipeline import Extractor, load_tagger, run_search  # noqa: E402
-from pkharvest.scoring import gold_records, measurement_records, score_records  # noqa: E402
-from pkharvest.store import Store  # noqa: E402
+from pkharvest.corpus.reader import read_corpus
+from pkharvest.corpus.splits import split_by_article
+from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
+from pkharvest.filter import DEFAULT_THRESHOLD
+from pkharvest.pipeline import Extractor, load_tagger, run_search
+from pkharvest.scoring import gold_records, measurement_records, score_records
+from pkharvest.store import Store
 
 QUERY = "pharmacokinetic report"
 
