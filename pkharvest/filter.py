@@ -15,7 +15,7 @@ from pkharvest.errors import UsageError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.2
+DEFAULT_THRESHOLD = 0.05
 
 
 @dataclass(frozen=True)
