@@ -107,7 +107,11 @@ class Extractor:
         chemicals: Sequence[str] = (),
         query: str | None = None,
     ) -> tuple[list[ScoredSentence], list[Mention], list[Measurement]]:
-        """Run the model over ``sentences`` (of one article) and link what it finds."""
+        """Run the model over ``sentences`` (of one article) and link what it finds.
+
+        One ``predict`` call per article, not per EFetch batch: padding inside a batch can move
+        the model's floats in the last digits, and an article's stored scores must not depend
+        on which other articles shared its batch (a resumed run groups articles differently)."""
         if not sentences:
             return [], [], []
         predictions = self.tagger.predict([s.text for s in sentences], batch_size=self.batch_size)

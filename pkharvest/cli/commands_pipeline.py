@@ -33,9 +33,31 @@ from pkharvest.records import Measurement
 DEFAULT_DB = "pkharvest.duckdb"
 TABLE_ROWS = 50
 
-_MODEL_HELP = "Trained model folder (default: PKHARVEST_MODEL or the project's model/default)."
-_URL_HELP = "E-utilities base URL (env PKHARVEST_EUTILS_URL; default NCBI's)."
-_BATCH_HELP = "Articles per EFetch request and per store transaction."
+
+# Options shared by `search` and `refresh` (Typer reads these as plain defaults).
+_MODEL_OPT = typer.Option(
+    None,
+    "--model",
+    help="Trained model folder (default: PKHARVEST_MODEL or the project's model/default).",
+)
+_URL_OPT = typer.Option(
+    None, "--eutils-url", help="E-utilities base URL (env PKHARVEST_EUTILS_URL; default NCBI's)."
+)
+_EMAIL_OPT = typer.Option(None, "--email", help="Contact e-mail for NCBI (NCBI_EMAIL).")
+_API_KEY_OPT = typer.Option(None, "--api-key", help="NCBI API key (NCBI_API_KEY).")
+_RECORD_OPT = typer.Option(None, "--record", help="Keep every raw response here.")
+_REPLAY_OPT = typer.Option(None, "--replay", help="Run offline from a recording.")
+_THRESHOLD_OPT = typer.Option(
+    DEFAULT_THRESHOLD, "--threshold", help="bCLS probability a sentence needs to be tagged."
+)
+_FETCH_BATCH_OPT = typer.Option(
+    100,
+    "--fetch-batch",
+    min=1,
+    max=10000,
+    help="Articles per EFetch request and per store transaction.",
+)
+_JSON_OPT = typer.Option(False, "--json", help="Print one JSON object, no table.")
 
 
 @contextmanager
@@ -76,10 +98,6 @@ def _client(eutils_url, email, api_key, record, replay):  # type: ignore[no-unty
     )
 
 
-def _measurement_dict(m: Measurement) -> dict:
-    return asdict(m)
-
-
 def _table(measurements: list[Measurement], title: str) -> Table:
     table = Table(title=title, show_lines=False)
     for col in ("PMID", "drug", "parameter", "as written", "value", "unit", "canonical", "flags"):
@@ -116,18 +134,16 @@ def _extractor(model: Path | None, threshold: float):  # type: ignore[no-untyped
 def search(
     query: str = typer.Argument(..., help='PubMed query, e.g. "vancomycin clearance".'),
     db: Path = typer.Option(Path(DEFAULT_DB), "--db", help="DuckDB store file (created if new)."),
-    model: Path | None = typer.Option(None, "--model", help=_MODEL_HELP),
+    model: Path | None = _MODEL_OPT,
     max_results: int = typer.Option(200, "--max-results", min=1, help="Most PMIDs to process."),
-    eutils_url: str | None = typer.Option(None, "--eutils-url", help=_URL_HELP),
-    email: str | None = typer.Option(None, "--email", help="Contact e-mail for NCBI (NCBI_EMAIL)."),
-    api_key: str | None = typer.Option(None, "--api-key", help="NCBI API key (NCBI_API_KEY)."),
-    record: Path | None = typer.Option(None, "--record", help="Keep every raw response here."),
-    replay: Path | None = typer.Option(None, "--replay", help="Run offline from a recording."),
-    threshold: float = typer.Option(
-        DEFAULT_THRESHOLD, "--threshold", help="bCLS probability a sentence needs to be tagged."
-    ),
-    fetch_batch: int = typer.Option(100, "--fetch-batch", min=1, max=10000, help=_BATCH_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object, no table."),
+    eutils_url: str | None = _URL_OPT,
+    email: str | None = _EMAIL_OPT,
+    api_key: str | None = _API_KEY_OPT,
+    record: Path | None = _RECORD_OPT,
+    replay: Path | None = _REPLAY_OPT,
+    threshold: float = _THRESHOLD_OPT,
+    fetch_batch: int = _FETCH_BATCH_OPT,
+    as_json: bool = _JSON_OPT,
 ) -> None:
     """Search PubMed and store every PK parameter value found in the abstracts.
 
@@ -156,7 +172,7 @@ def search(
             "db": str(db),
             "run_id": summary.run_id,
             "counts": summary.counts(),
-            "measurements": [_measurement_dict(m) for m in summary.measurements],
+            "measurements": [asdict(m) for m in summary.measurements],
         }
         sys.stdout.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
         return
@@ -173,20 +189,18 @@ def search(
 @handle_errors
 def refresh(
     db: Path = typer.Option(..., "--db", help="DuckDB store whose saved searches to refresh."),
-    model: Path | None = typer.Option(None, "--model", help=_MODEL_HELP),
-    eutils_url: str | None = typer.Option(None, "--eutils-url", help=_URL_HELP),
-    email: str | None = typer.Option(None, "--email", help="Contact e-mail for NCBI (NCBI_EMAIL)."),
-    api_key: str | None = typer.Option(None, "--api-key", help="NCBI API key (NCBI_API_KEY)."),
-    record: Path | None = typer.Option(None, "--record", help="Keep every raw response here."),
-    replay: Path | None = typer.Option(None, "--replay", help="Run offline from a recording."),
-    threshold: float = typer.Option(
-        DEFAULT_THRESHOLD, "--threshold", help="bCLS probability a sentence needs to be tagged."
-    ),
+    model: Path | None = _MODEL_OPT,
+    eutils_url: str | None = _URL_OPT,
+    email: str | None = _EMAIL_OPT,
+    api_key: str | None = _API_KEY_OPT,
+    record: Path | None = _RECORD_OPT,
+    replay: Path | None = _REPLAY_OPT,
+    threshold: float = _THRESHOLD_OPT,
     overlap_days: int = typer.Option(
         7, "--overlap-days", help="Re-query this many days before each search's last run."
     ),
-    fetch_batch: int = typer.Option(100, "--fetch-batch", min=1, max=10000, help=_BATCH_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object, no table."),
+    fetch_batch: int = _FETCH_BATCH_OPT,
+    as_json: bool = _JSON_OPT,
 ) -> None:
     """Re-run every saved search of the store for records added since it last ran.
 
