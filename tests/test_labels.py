@@ -6,11 +6,13 @@ import pytest
 from transformers import AutoTokenizer
 
 from pkharvest.corpus.labels import (
+    FEATURE_NAMES,
     IGNORE_INDEX,
     MENTION_BUCKETS,
     bio_tags,
     encode_sentence,
     mention_bucket,
+    pk_phrase_marks,
     sentence_targets,
     word_bio,
     word_features,
@@ -154,3 +156,34 @@ def test_corpus_spans_round_trip(corpus_path):
         tags = word_bio(offs, ex.spans, ENTITY_LABELS)
         back = sorted((offs[f][0], offs[la][1], lab) for f, la, lab in spans_from_tags(tags))
         assert back == gold, ex.source
+
+
+def test_pk_phrase_marks_longest_vocabulary_match():
+    text = "The time to maximum plasma concentration (Tmax) and the volume of distribution."
+    offs = words(text)
+    toks = [text[s:e] for s, e in offs]
+    marks = dict(zip(toks, pk_phrase_marks(toks), strict=True))
+    assert marks["time"] == 1 and marks["maximum"] == 2 and marks["concentration"] == 2
+    assert marks["Tmax"] == 1 and marks["("] == 0 and marks["The"] == 0
+    assert marks["volume"] == 1 and marks["distribution"] == 2
+    # the longest spelling wins over the shorter one it starts with ("volume")
+    assert pk_phrase_marks(["volume", "of", "distribution"]) == [1, 2, 2]
+    # one-letter symbols are too ambiguous to mark
+    assert pk_phrase_marks(["V", "was", "large"]) == [0, 0, 0]
+
+
+def test_word_features_carry_phrase_marks():
+    text = "Elimination half-life was 4 h."
+    offs = words(text)
+    feats = word_features(text, offs)
+    begin, inside = FEATURE_NAMES.index("pk_phrase_begin"), FEATURE_NAMES.index("pk_phrase_inside")
+    assert [f[begin] for f in feats][:4] == [1.0, 0.0, 0.0, 0.0]
+    assert [f[inside] for f in feats][:4] == [0.0, 1.0, 1.0, 1.0]
+
+
+def test_encode_sentence_reads_only_the_features_a_model_was_trained_with(tokenizer):
+    text = "Elimination half-life was 4 h."
+    full = encode_sentence(text, tokenizer, ENTITY_LABELS, 64)
+    old = encode_sentence(text, tokenizer, ENTITY_LABELS, 64, num_features=16)
+    assert len(full.windows[0].features[1]) == len(FEATURE_NAMES)
+    assert [row[:16] for row in full.windows[0].features] == old.windows[0].features

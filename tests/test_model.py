@@ -129,6 +129,8 @@ def test_model_config_validation_and_round_trip(tmp_path):
         ModelConfig(labels=("PK",), max_length=4)
     with pytest.raises(UsageError):
         ModelConfig(labels=())
+    with pytest.raises(UsageError, match="num_features"):
+        ModelConfig(labels=("PK",), num_features=999)
     data = json.loads((tmp_path / "config.json").read_text())
     data["surprise"] = 1
     (tmp_path / "config.json").write_text(json.dumps(data))

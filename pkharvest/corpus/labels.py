@@ -31,6 +31,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -159,12 +160,17 @@ FEATURE_NAMES: tuple[str, ...] = (
     "greek_or_inf",
     "short_word",
     "space_before",
+    # Appended later: a model folder records how many features it was trained with
+    # (``ModelConfig.num_features``) and reads only that many, so older folders keep working.
+    "pk_phrase_begin",
+    "pk_phrase_inside",
 )
 
 
 def word_features(text: str, word_offsets: Sequence[tuple[int, int]]) -> list[list[float]]:
     """One binary feature vector (:data:`FEATURE_NAMES`) per word."""
     toks = [text[s:e] for s, e in word_offsets]
+    phrase = pk_phrase_marks(toks)
     feats: list[list[float]] = []
     for i, ((s, _e), w) in enumerate(zip(word_offsets, toks, strict=True)):
         low = w.lower()
@@ -187,9 +193,50 @@ def word_features(text: str, word_offsets: Sequence[tuple[int, int]]) -> list[li
             bool(_GREEK.search(w)),
             len(w) <= 3 and w.isalpha(),
             s > 0 and text[s - 1].isspace(),
+            phrase[i] == 1,
+            phrase[i] == 2,
         ]
         feats.append([1.0 if f else 0.0 for f in row])
     return feats
+
+
+@lru_cache(maxsize=1)
+def _pk_phrases() -> dict[tuple[str, ...], int]:
+    """Spellings of the PK parameter vocabulary (:mod:`pkharvest.normalise.parameters`) as
+    lower-cased word tuples; one-letter symbols ("V", "Q") are left out (too ambiguous)."""
+    from pkharvest.normalise.parameters import VOCABULARY  # local: keeps Pint off import
+
+    out: dict[tuple[str, ...], int] = {}
+    for p in VOCABULARY:
+        if p.category != "pk":
+            continue
+        for syn in (p.name, *p.synonyms):
+            key = tuple(m.group().lower() for m in WORD_PATTERN.finditer(syn))
+            if key and (len(key) > 1 or len(key[0]) > 1):
+                out[key] = len(key)
+    return out
+
+
+def pk_phrase_marks(tokens: Sequence[str]) -> list[int]:
+    """Per word: 1 where a PK vocabulary spelling starts, 2 inside one, 0 elsewhere. Greedy
+    longest match from left to right — a lexical cue for span boundaries ("time to peak
+    concentration"), not a decision: the model learns how far to trust it."""
+    phrases = _pk_phrases()
+    longest = max((len(k) for k in phrases), default=0)
+    low = [t.lower() for t in tokens]
+    marks = [0] * len(tokens)
+    i = 0
+    while i < len(low):
+        for n in range(min(longest, len(low) - i), 0, -1):
+            if tuple(low[i : i + n]) in phrases:
+                marks[i] = 1
+                for j in range(i + 1, i + n):
+                    marks[j] = 2
+                i += n
+                break
+        else:
+            i += 1
+    return marks
 
 
 # ------------------------------------------------------------------------- encoded windows
@@ -253,6 +300,7 @@ def encode_sentence(
     max_length: int,
     spans: Iterable[Any] | None = None,
     sentence: int = 0,
+    num_features: int | None = None,
 ) -> EncodedSentence:
     """Tokenise ``text`` into windows of at most ``max_length`` word pieces (special tokens
     included). With ``spans`` the four task targets are filled in; without, only inputs."""
@@ -277,8 +325,9 @@ def encode_sentence(
     tag_index = {t: i for i, t in enumerate(bio_tags(labels))}
     mt = word_mtcls(offsets, span_list, labels) if span_list is not None else None
     wspans = word_spans(offsets, span_list, labels) if span_list is not None else []
-    feats = word_features(text, offsets)
-    zero = [0.0] * len(FEATURE_NAMES)
+    n_feat = len(FEATURE_NAMES) if num_features is None else num_features
+    feats = [row[:n_feat] for row in word_features(text, offsets)]
+    zero = [0.0] * n_feat
     windows: list[EncodedWindow] = []
     for start, end in _window_bounds([len(p) for p in pieces], budget):
         ids = [tokenizer.cls_token_id]

@@ -69,6 +69,9 @@ class ModelConfig:
             raise UsageError(f"must be in 8..512, got {self.max_length}", option="max_length")
         if not 0.0 <= self.dropout < 1.0:
             raise UsageError(f"must be in [0, 1), got {self.dropout}", option="dropout")
+        if not 1 <= self.num_features <= len(FEATURE_NAMES):
+            raise UsageError(f"must be in 1..{len(FEATURE_NAMES)}, got {self.num_features}",
+                             option="num_features")
         if self.feature_dim < 1:
             raise UsageError(f"must be positive, got {self.feature_dim}", option="feature_dim")
 

@@ -22,7 +22,6 @@ from safetensors.torch import load_file, save, save_file
 from torch import Tensor
 
 from pkharvest.corpus.labels import (
-    FEATURE_NAMES,
     MENTION_BUCKET_NAMES,
     MTCLS_LABELS,
     EncodedSentence,
@@ -122,11 +121,12 @@ class PKTagger:
             out.append(encode_sentence(
                 text, self.tokenizer, self.config.labels, self.config.max_length,
                 spans=spans if with_targets and not isinstance(ex, str) else None, sentence=i,
+                num_features=self.config.num_features,
             ))
         return out
 
     def collate(self, windows: list[EncodedWindow]) -> dict[str, Tensor]:
-        return collate(windows, self.tokenizer.pad_token_id, len(FEATURE_NAMES))
+        return collate(windows, self.tokenizer.pad_token_id, self.config.num_features)
 
     def batches(self, examples: Sequence[Any], batch_size: int = 32,
                 generator: torch.Generator | None = None) -> Iterator[dict[str, Tensor]]:
