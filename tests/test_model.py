@@ -199,3 +199,30 @@ def test_attach_abbreviations_follows_the_annotation_convention() -> None:
         ("PK", "bioavailability"),
     ]
     assert got[0].score == 0.8
+
+
+def _ents(text: str, *parts: tuple[str, str]) -> list:
+    from pkharvest.records import Entity
+
+    out, pos = [], 0
+    for label, piece in parts:
+        start = text.index(piece, pos)
+        out.append(Entity(label, start, start + len(piece), piece, 0.9))
+        pos = start + len(piece)
+    return out
+
+
+def test_absorb_bsa_units_keeps_the_body_surface_area_in_the_unit() -> None:
+    from pkharvest.model.decoding import absorb_bsa_units
+
+    text = "CL was 455 ml/min/1.73m2 and 80 mL/min per 1.73 m², versus 1.73 m2 alone."
+    ents = _ents(text, ("VALUE", "455"), ("UNITS", "ml/min/"), ("VALUE", "1.73"),
+                 ("UNITS", "m2"), ("VALUE", "80"), ("UNITS", "mL/min"), ("VALUE", "1.73"),
+                 ("VALUE", "1.73"), ("UNITS", "m2"))
+    got = [(e.label, e.text) for e in absorb_bsa_units(text, ents)]
+    assert got == [("VALUE", "455"), ("UNITS", "ml/min/1.73m2"), ("VALUE", "80"),
+                   ("UNITS", "mL/min per 1.73 m²"), ("VALUE", "1.73"), ("UNITS", "m2")]
+    # a unit that is followed by a value that is not a BSA denominator is left alone
+    text2 = "CL was 5 L/h/1.73 kg"
+    ents2 = _ents(text2, ("VALUE", "5"), ("UNITS", "L/h"), ("VALUE", "1.73"))
+    assert absorb_bsa_units(text2, ents2) == ents2

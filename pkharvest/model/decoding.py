@@ -132,3 +132,32 @@ def attach_abbreviations(text: str, entities: list[Entity], label: str = "PK") -
                     ent = Entity(label, ent.start, m.end(), text[ent.start : m.end()], min(scores))
         out.append(ent)
     return out
+
+
+_BSA_RE = re.compile(r"\s*(?:/|\bper\b)?\s*1[.·]73\s*(?:m2|m²|m\^2|sq\.?\s*m)(?![A-Za-z0-9])",
+                     re.IGNORECASE)
+
+
+def absorb_bsa_units(text: str, entities: list[Entity], label: str = "UNITS") -> list[Entity]:
+    """Extend a ``label`` entity over a body-surface-area denominator that follows it
+    ("mL/min" + "/1.73 m²"), dropping entities inside it.
+
+    The tagger tends to read the "1.73" of "mL/min/1.73 m²" as a value — which the linker
+    then pairs with the parameter, a wrong measurement. 1.73 m² is the standard body surface
+    area, so after a unit it is always part of that unit."""
+    out: list[Entity] = []
+    drop: set[int] = set()
+    for i, ent in enumerate(entities):
+        if i in drop:
+            continue
+        if ent.label == label:
+            m = _BSA_RE.match(text, ent.end)
+            if m is not None and ("/" in m.group(0) or "per" in m.group(0).lower()
+                                  or ent.text.rstrip().endswith("/")):
+                inside = {j for j, o in enumerate(entities)
+                          if j != i and o.start < m.end() and o.end > ent.end}
+                drop |= inside
+                ent = Entity(label, ent.start, m.end(), text[ent.start : m.end()],
+                             min([ent.score] + [entities[j].score for j in inside]))
+        out.append(ent)
+    return out  # entities come in text order, so those inside were skipped above

@@ -32,6 +32,7 @@ from pkharvest.corpus.labels import (
 from pkharvest.errors import ModelError
 from pkharvest.model.config import ModelConfig, resolve_encoder
 from pkharvest.model.decoding import (
+    absorb_bsa_units,
     attach_abbreviations,
     balance_brackets,
     spans_from_tags,
@@ -206,6 +207,8 @@ class PKTagger:
                 entities.append(Entity(label, start, end, sent.text[start:end], round(conf, 6)))
             if "PK" in self.config.labels:
                 entities = attach_abbreviations(sent.text, entities)
+            if "UNITS" in self.config.labels:
+                entities = absorb_bsa_units(sent.text, entities)
             pk = max(bprob[s]) if bprob[s] else max((e.score for e in entities), default=0.0)
             bucket = max(buckets[s]) if buckets[s] else mention_bucket(len(entities))
             mt_words = (mt_sum[s] / c).argmax(-1).tolist() if len(c) else []
