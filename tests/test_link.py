@@ -78,6 +78,21 @@ def test_list_with_respectively_pairs_in_order() -> None:
     }
 
 
+def test_values_of_the_wrong_unit_kind_are_not_given_to_the_parameter() -> None:
+    t = "The peak concentration at 9.71 h was 23.89 micrograms/ml and 21.46 micrograms/ml."
+    e = ents(t, "PK:peak concentration", "VALUE:9.71", "UNITS:h", "VALUE:23.89",
+             "UNITS:micrograms/ml#1", "VALUE:21.46", "UNITS:micrograms/ml#2")
+    c_val = {r for r in triples(t, e) if r[0] == "C_VAL"}
+    assert c_val == {rel(t, "C_VAL", "peak concentration", "23.89"),
+                     rel(t, "C_VAL", "peak concentration", "21.46")}
+    # when no value fits (or units are unknown), geometry alone decides, as before
+    t2 = "The peak concentration was 9.71 h and 7.2 h."
+    e2 = ents(t2, "PK:peak concentration", "VALUE:9.71", "UNITS:h#1", "VALUE:7.2", "UNITS:h#2")
+    assert {r for r in triples(t2, e2) if r[0] == "C_VAL"} == {
+        rel(t2, "C_VAL", "peak concentration", "9.71"),
+        rel(t2, "C_VAL", "peak concentration", "7.2")}
+
+
 def test_two_parameters_two_groups_cycle() -> None:
     t = ("Cmax and AUC were 5 mg/L and 40 mg·h/L in adults and 7 mg/L and 55 mg·h/L "
          "in children, respectively.")
