@@ -226,3 +226,30 @@ def test_absorb_bsa_units_keeps_the_body_surface_area_in_the_unit() -> None:
     text2 = "CL was 5 L/h/1.73 kg"
     ents2 = _ents(text2, ("VALUE", "5"), ("UNITS", "L/h"), ("VALUE", "1.73"))
     assert absorb_bsa_units(text2, ents2) == ents2
+
+
+def test_linked_entities_drops_numbers_no_parameter_owns() -> None:
+    from pkharvest.model.decoding import linked_entities
+
+    text = "After a dose of 600 mg, the clearance was 5.2 ± 1.1 L/h (p < 0.05)."
+    ents = _ents(text, ("VALUE", "600"), ("UNITS", "mg"), ("PK", "clearance"),
+                 ("VALUE", "5.2"), ("VALUE", "1.1"), ("UNITS", "L/h"), ("COMPARE", "<"),
+                 ("VALUE", "0.05"))
+    got = [(e.label, e.text) for e in linked_entities(text, ents)]
+    assert ("VALUE", "600") not in got and ("UNITS", "mg") not in got
+    assert got[:4] == [("PK", "clearance"), ("VALUE", "5.2"), ("VALUE", "1.1"), ("UNITS", "L/h")]
+    # no parameter in the sentence: nothing but parameters survives
+    text2 = "Samples were taken 0-24 h after 600 mg."
+    ents2 = _ents(text2, ("RANGE", "0-24"), ("UNITS", "h"), ("VALUE", "600"), ("UNITS", "mg"))
+    assert linked_entities(text2, ents2) == []
+
+
+def test_whole_numbers_never_split_a_decimal() -> None:
+    from pkharvest.model.decoding import whole_numbers
+
+    text = "Cmin above 1·0 mg/L, t1/2 10.5 h, AUC 1,200 and 5,6 or 7."
+    ents = _ents(text, ("PK", "Cmin"), ("VALUE", "1"), ("VALUE", "0"), ("PK", "t1/2"),
+                 ("VALUE", "5"), ("PK", "AUC"), ("VALUE", "1"), ("VALUE", "5"))
+    got = [(e.label, e.text) for e in whole_numbers(text, ents)]
+    assert got == [("PK", "Cmin"), ("VALUE", "1·0"), ("PK", "t1/2"), ("VALUE", "10.5"),
+                   ("PK", "AUC"), ("VALUE", "1,200"), ("VALUE", "5")]
