@@ -253,3 +253,24 @@ def test_whole_numbers_never_split_a_decimal() -> None:
     got = [(e.label, e.text) for e in whole_numbers(text, ents)]
     assert got == [("PK", "Cmin"), ("VALUE", "1·0"), ("PK", "t1/2"), ("VALUE", "10.5"),
                    ("PK", "AUC"), ("VALUE", "1,200"), ("VALUE", "5")]
+
+
+def test_trim_function_words_off_parameter_edges() -> None:
+    from pkharvest.model.decoding import trim_function_words
+
+    text = "the peak concentration at 9 h; the of; mean residence time (MRT) was 4 h"
+    ents = _ents(text, ("PK", "the peak concentration at"), ("PK", "the of"),
+                 ("PK", "mean residence time (MRT) was"), ("VALUE", "4"))
+    got = [(e.label, e.text) for e in trim_function_words(text, ents)]
+    assert got == [("PK", "peak concentration"), ("PK", "mean residence time (MRT)"),
+                   ("VALUE", "4")]
+
+
+def test_trim_function_words_leaves_gold_pk_spans(corpus_path):
+    from pkharvest.corpus.reader import read_corpus
+    from pkharvest.model.decoding import trim_function_words
+    from pkharvest.records import Entity
+
+    for ex in read_corpus(corpus_path):
+        ents = [Entity(s.label, s.start, s.end, ex.text[s.start:s.end]) for s in ex.spans]
+        assert trim_function_words(ex.text, ents) == ents

@@ -216,3 +216,37 @@ def whole_numbers(text: str, entities: list[Entity]) -> list[Entity]:
             continue  # swallowed by the extension of the previous value
         out.append(ent)
     return out
+
+
+# Words no PK span of the shared corpus starts or ends with (its 293 PK spans checked).
+_EDGE_WORDS = frozenset((
+    "at", "of", "in", "to", "for", "with", "by", "from", "on", "after", "during", "following",
+    "was", "were", "is", "are", "and", "or", "the", "an", "than", "as",
+))
+_EDGE_RE = re.compile(r"[^\W\d_]+")
+
+
+def trim_function_words(text: str, entities: list[Entity], label: str = "PK") -> list[Entity]:
+    """Cut prepositions, articles and verbs off the edges of ``label`` entities ("peak
+    concentration at" → "peak concentration"); an entity of nothing but such words goes."""
+    out: list[Entity] = []
+    for ent in entities:
+        if ent.label != label:
+            out.append(ent)
+            continue
+        start, end = ent.start, ent.end
+        while (m := _EDGE_RE.match(text, start, end)) and m.group().lower() in _EDGE_WORDS:
+            start = m.end()
+            while start < end and text[start].isspace():
+                start += 1
+        while start < end:
+            tail = list(_EDGE_RE.finditer(text, start, end))
+            if not tail or tail[-1].end() != end or tail[-1].group().lower() not in _EDGE_WORDS:
+                break
+            end = len(text[: tail[-1].start()].rstrip())
+        if end <= start:
+            continue
+        if (start, end) != (ent.start, ent.end):
+            ent = Entity(label, start, end, text[start:end], ent.score)
+        out.append(ent)
+    return out

@@ -37,6 +37,7 @@ from pkharvest.model.decoding import (
     balance_brackets,
     linked_entities,
     spans_from_tags,
+    trim_function_words,
     viterbi,
     whole_numbers,
 )
@@ -208,7 +209,8 @@ class PKTagger:
                 conf = math.exp(logp / (last - first + 1))
                 entities.append(Entity(label, start, end, sent.text[start:end], round(conf, 6)))
             if "PK" in self.config.labels:
-                entities = attach_abbreviations(sent.text, entities)
+                entities = attach_abbreviations(sent.text, trim_function_words(sent.text,
+                                                                               entities))
             if "UNITS" in self.config.labels:
                 entities = absorb_bsa_units(sent.text, entities)
             entities = whole_numbers(sent.text, entities)
