@@ -228,20 +228,21 @@ def test_absorb_bsa_units_keeps_the_body_surface_area_in_the_unit() -> None:
     assert absorb_bsa_units(text2, ents2) == ents2
 
 
-def test_linked_entities_drops_numbers_no_parameter_owns() -> None:
-    from pkharvest.model.decoding import linked_entities
+def test_drop_unlinked_units_keeps_units_of_parameter_values_only() -> None:
+    from pkharvest.model.decoding import drop_unlinked_units
 
     text = "After a dose of 600 mg, the clearance was 5.2 ± 1.1 L/h (p < 0.05)."
     ents = _ents(text, ("VALUE", "600"), ("UNITS", "mg"), ("PK", "clearance"),
-                 ("VALUE", "5.2"), ("VALUE", "1.1"), ("UNITS", "L/h"), ("COMPARE", "<"),
-                 ("VALUE", "0.05"))
-    got = [(e.label, e.text) for e in linked_entities(text, ents)]
-    assert ("VALUE", "600") not in got and ("UNITS", "mg") not in got
-    assert got[:4] == [("PK", "clearance"), ("VALUE", "5.2"), ("VALUE", "1.1"), ("UNITS", "L/h")]
-    # no parameter in the sentence: nothing but parameters survives
-    text2 = "Samples were taken 0-24 h after 600 mg."
-    ents2 = _ents(text2, ("RANGE", "0-24"), ("UNITS", "h"), ("VALUE", "600"), ("UNITS", "mg"))
-    assert linked_entities(text2, ents2) == []
+                 ("VALUE", "5.2"), ("VALUE", "1.1"), ("UNITS", "L/h"))
+    got = [(e.label, e.text) for e in drop_unlinked_units(text, ents)]
+    assert got == [("VALUE", "600"), ("PK", "clearance"), ("VALUE", "5.2"), ("VALUE", "1.1"),
+                   ("UNITS", "L/h")]
+    # no parameter in the sentence: its units and comparators go, its numbers stay
+    text2 = "Samples were taken 0-24 h after < 600 mg."
+    ents2 = _ents(text2, ("RANGE", "0-24"), ("UNITS", "h"), ("COMPARE", "<"), ("VALUE", "600"),
+                  ("UNITS", "mg"))
+    got2 = [(e.label, e.text) for e in drop_unlinked_units(text2, ents2)]
+    assert got2 == [("RANGE", "0-24"), ("VALUE", "600")]
 
 
 def test_whole_numbers_never_split_a_decimal() -> None:

@@ -45,7 +45,7 @@ class ModelConfig:
     num_features: int = len(FEATURE_NAMES)
     num_buckets: int = len(MENTION_BUCKETS)
     constrained_decoding: bool = True
-    linked_values_only: bool = True
+    drop_unlinked_units: bool = True
     encoder_config: dict[str, Any] = field(default_factory=dict)
     config_version: int = CONFIG_VERSION
 

@@ -35,7 +35,7 @@ from pkharvest.model.decoding import (
     absorb_bsa_units,
     attach_abbreviations,
     balance_brackets,
-    linked_entities,
+    drop_unlinked_units,
     spans_from_tags,
     trim_function_words,
     viterbi,
@@ -214,8 +214,8 @@ class PKTagger:
             if "UNITS" in self.config.labels:
                 entities = absorb_bsa_units(sent.text, entities)
             entities = whole_numbers(sent.text, entities)
-            if self.config.linked_values_only and "PK" in self.config.labels:
-                entities = linked_entities(sent.text, entities)
+            if self.config.drop_unlinked_units and "PK" in self.config.labels:
+                entities = drop_unlinked_units(sent.text, entities)
             pk = max(bprob[s]) if bprob[s] else max((e.score for e in entities), default=0.0)
             bucket = max(buckets[s]) if buckets[s] else mention_bucket(len(entities))
             mt_words = (mt_sum[s] / c).argmax(-1).tolist() if len(c) else []
@@ -298,8 +298,8 @@ class PKTagger:
             "(longer sentences are windowed)",
             f"- word-shape features: {'on' if c.use_features else 'off'}; "
             f"constrained BIO decoding: {'on' if c.constrained_decoding else 'off'}",
-            f"- values and units kept only when linked to a parameter: "
-            f"{'on' if c.linked_values_only else 'off'}",
+            f"- units and comparators kept only when linked to a parameter's value: "
+            f"{'on' if c.drop_unlinked_units else 'off'}",
             "", "Load with `pkharvest.model.tagger.PKTagger.load(folder)`; see docs/model.md.",
             "",
         ]

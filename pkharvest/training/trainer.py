@@ -60,7 +60,7 @@ class TrainConfig:
     heads: tuple[str, ...] = ALL_HEADS
     use_features: bool = True
     constrained_decoding: bool = True
-    linked_values_only: bool = True
+    drop_unlinked_units: bool = True
     augment: float = 0.0
     grad_clip: float = 1.0
     freeze_embeddings: bool = True
@@ -126,7 +126,7 @@ class TrainConfig:
             labels=VIEWS[self.view], encoder=self.encoder, view=self.view, heads=heads,
             max_length=self.max_length, dropout=self.dropout, use_features=self.use_features,
             constrained_decoding=self.constrained_decoding,
-            linked_values_only=self.linked_values_only,
+            drop_unlinked_units=self.drop_unlinked_units,
         )
 
     @classmethod
