@@ -114,7 +114,9 @@ class Extractor:
         on which other articles shared its batch (a resumed run groups articles differently)."""
         if not sentences:
             return [], [], []
-        predictions = self.tagger.predict([s.text for s in sentences], batch_size=self.batch_size)
+        # Every unit reaches the linker (the linker decides; see PKTagger.predict).
+        predictions = self.tagger.predict([s.text for s in sentences], batch_size=self.batch_size,
+                                          drop_unlinked=False)
         decisions = sentence_filter.decide([p.pk_probability for p in predictions], self.threshold)
         scored: list[ScoredSentence] = []
         mentions: list[Mention] = []

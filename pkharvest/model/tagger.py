@@ -143,15 +143,21 @@ class PKTagger:
             yield self.collate([windows[j] for j in order[i : i + batch_size]])
 
     # ---------------------------------------------------------------------- prediction
-    def predict(self, texts: Iterable[str], batch_size: int = 32) -> list[SentencePrediction]:
+    def predict(self, texts: Iterable[str], batch_size: int = 32,
+                drop_unlinked: bool | None = None) -> list[SentencePrediction]:
         """Tag sentences: entities (char offsets into each text, confidence), probability that
-        the sentence carries a mention of the view, and the mention-count bucket."""
+        the sentence carries a mention of the view, and the mention-count bucket.
+
+        ``drop_unlinked`` overrides ``config.drop_unlinked_units`` (units and comparators that
+        no parameter's value owns are dropped, as the annotation scheme wants). The search
+        pipeline turns it off: it links the entities itself and must see every unit."""
         return [
             SentencePrediction(p.text, p.entities, p.pk_probability, p.mention_bucket)
-            for p in self.predict_detailed(list(texts), batch_size)
+            for p in self.predict_detailed(list(texts), batch_size, drop_unlinked)
         ]
 
-    def predict_detailed(self, texts: Sequence[str], batch_size: int = 32
+    def predict_detailed(self, texts: Sequence[str], batch_size: int = 32,
+                         drop_unlinked: bool | None = None
                          ) -> list[DetailedPrediction]:
         if batch_size < 1:
             raise ModelError(f"batch size must be positive, got {batch_size}",
@@ -214,7 +220,9 @@ class PKTagger:
             if "UNITS" in self.config.labels:
                 entities = absorb_bsa_units(sent.text, entities)
             entities = whole_numbers(sent.text, entities)
-            if self.config.drop_unlinked_units and "PK" in self.config.labels:
+            if drop_unlinked is None:
+                drop_unlinked = self.config.drop_unlinked_units
+            if drop_unlinked and "PK" in self.config.labels:
                 entities = drop_unlinked_units(sent.text, entities)
             pk = max(bprob[s]) if bprob[s] else max((e.score for e in entities), default=0.0)
             bucket = max(buckets[s]) if buckets[s] else mention_bucket(len(entities))
