@@ -252,3 +252,42 @@ def trim_function_words(text: str, entities: list[Entity], label: str = "PK") ->
             ent = Entity(label, start, end, text[start:end], ent.score)
         out.append(ent)
     return out
+
+
+# Entity post-processing after decoding, in this order (each measured on dev; docs/model.md).
+# ``drop_unlinked_units`` must stay last: it links the entities the others have repaired.
+POSTPROCESS_STEPS: tuple[str, ...] = (
+    "trim_function_words",
+    "attach_abbreviations",
+    "absorb_bsa_units",
+    "whole_numbers",
+    "drop_unlinked_units",
+)
+_STEP_LABELS = {
+    "trim_function_words": "PK",
+    "attach_abbreviations": "PK",
+    "absorb_bsa_units": "UNITS",
+    "whole_numbers": None,
+    "drop_unlinked_units": "PK",
+}
+
+
+def postprocess(text: str, entities: list[Entity], labels: Sequence[str],
+                steps: Sequence[str] = POSTPROCESS_STEPS) -> list[Entity]:
+    """Apply the post-processing ``steps`` (names from :data:`POSTPROCESS_STEPS`) to decoded
+    entities; a step whose label the model does not predict is skipped."""
+    funcs = {
+        "trim_function_words": trim_function_words,
+        "attach_abbreviations": attach_abbreviations,
+        "absorb_bsa_units": absorb_bsa_units,
+        "whole_numbers": whole_numbers,
+        "drop_unlinked_units": drop_unlinked_units,
+    }
+    for step in steps:
+        if step not in funcs:
+            raise ValueError(f"unknown post-processing step {step!r}; choose from "
+                             f"{', '.join(POSTPROCESS_STEPS)}")
+        needed = _STEP_LABELS[step]
+        if needed is None or needed in labels:
+            entities = funcs[step](text, entities)
+    return entities

@@ -32,14 +32,11 @@ from pkharvest.corpus.labels import (
 from pkharvest.errors import ModelError
 from pkharvest.model.config import ModelConfig, resolve_encoder
 from pkharvest.model.decoding import (
-    absorb_bsa_units,
-    attach_abbreviations,
+    POSTPROCESS_STEPS,
     balance_brackets,
-    drop_unlinked_units,
+    postprocess,
     spans_from_tags,
-    trim_function_words,
     viterbi,
-    whole_numbers,
 )
 from pkharvest.model.network import MultiTaskTagger, collate
 from pkharvest.records import Entity
@@ -214,16 +211,10 @@ class PKTagger:
                 logp = float(sum(scores[w, path[w]] for w in range(first, last + 1)))
                 conf = math.exp(logp / (last - first + 1))
                 entities.append(Entity(label, start, end, sent.text[start:end], round(conf, 6)))
-            if "PK" in self.config.labels:
-                entities = attach_abbreviations(sent.text, trim_function_words(sent.text,
-                                                                               entities))
-            if "UNITS" in self.config.labels:
-                entities = absorb_bsa_units(sent.text, entities)
-            entities = whole_numbers(sent.text, entities)
             if drop_unlinked is None:
                 drop_unlinked = self.config.drop_unlinked_units
-            if drop_unlinked and "PK" in self.config.labels:
-                entities = drop_unlinked_units(sent.text, entities)
+            steps = POSTPROCESS_STEPS if drop_unlinked else POSTPROCESS_STEPS[:-1]
+            entities = postprocess(sent.text, entities, self.config.labels, steps)
             pk = max(bprob[s]) if bprob[s] else max((e.score for e in entities), default=0.0)
             bucket = max(buckets[s]) if buckets[s] else mention_bucket(len(entities))
             mt_words = (mt_sum[s] / c).argmax(-1).tolist() if len(c) else []
