@@ -49,7 +49,7 @@ class TrainConfig:
     batch_size: int = 16
     lr: float = 2e-4
     head_lr: float = 2e-3
-    epochs: int = 10
+    epochs: int = 20
     min_steps: int = 160
     patience: int = 4
     eval_steps: int = 20
