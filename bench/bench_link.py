@@ -84,11 +84,21 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         texts = [e.text for e in examples]
         t0 = time.perf_counter()
-        preds = tagger.predict(texts, batch_size=args.batch_size)
+        # as the search pipeline does: every unit reaches the linker
+        preds = tagger.predict(texts, batch_size=args.batch_size, drop_unlinked=False)
         by_text = {p.text: p.entities for p in preds}
         console.print(f"tagging time: {time.perf_counter() - t0:.1f} s")
         e2e = score_relations(examples, lambda text: by_text.get(text, []))["end_to_end"]
         console.print(_table(f"(b) end to end from {args.model}", e2e))
+        if args.by_split:
+            for name in ("train", "dev", "test"):
+                part = getattr(split, name)
+                r = score_relations(part, lambda text: by_text.get(text, []))["end_to_end"]
+                cells = " ".join(f"{k} {r['per_label'][k]['f1']:.3f}"
+                                 for k in ("C_VAL", "D_VAL", "RELATED"))
+                console.print(f"end to end, split {name}: micro P/R/F1 "
+                              f"{r['micro']['precision']:.3f}/{r['micro']['recall']:.3f}/"
+                              f"{r['micro']['f1']:.3f}; {cells}")
     return 0
 
 

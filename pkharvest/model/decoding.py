@@ -220,7 +220,7 @@ def whole_numbers(text: str, entities: list[Entity]) -> list[Entity]:
     return out
 
 
-# Words no PK span of the shared corpus starts or ends with (its 293 PK spans checked).
+# Words no PK span of the shared corpus starts or ends with (its 315 PK spans; tested).
 _EDGE_WORDS = frozenset((
     "at", "of", "in", "to", "for", "with", "by", "from", "on", "after", "during", "following",
     "was", "were", "is", "are", "and", "or", "the", "an", "than", "as",
