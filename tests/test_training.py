@@ -11,7 +11,7 @@ from pkharvest.corpus.reader import apply_view, read_corpus
 from pkharvest.errors import UsageError
 from pkharvest.model.tagger import METRICS_FILE, WEIGHTS_FILE, PKTagger
 from pkharvest.training.evaluate import evaluate, get_score
-from pkharvest.training.trainer import TrainConfig, augment_digits, train
+from pkharvest.training.trainer import TrainConfig, augment_digits, swap_mentions, train
 
 TINY = dict(epochs=1, min_steps=0, max_length=64, batch_size=8, eval_steps=1, threads=1)
 
@@ -134,3 +134,25 @@ def test_augment_digits_keeps_offsets(corpus_path):
     assert [c.isdigit() for c in aug.text] == [c.isdigit() for c in ex.text]
     assert [c for c in aug.text if not c.isdigit()] == [c for c in ex.text if not c.isdigit()]
     assert aug.text != ex.text
+
+
+def test_swap_mentions_moves_every_span_with_the_text(corpus_path):
+    examples = read_corpus(corpus_path)
+    ex = next(e for e in examples if sum(s.label == "PK" for s in e.spans) >= 2
+              and any(s.label != "PK" for s in e.spans))
+    pool = ["terminal elimination half-life", "CL"]
+    aug = swap_mentions(ex, pool, random.Random(3))
+    assert len(aug.spans) == len(ex.spans)
+    for old, new in zip(sorted(ex.spans, key=lambda s: s.start), aug.spans, strict=True):
+        assert new.label == old.label
+        if old.label == "PK":
+            assert aug.text[new.start:new.end] in pool
+        else:  # other spans keep their text at their shifted place
+            assert aug.text[new.start:new.end] == ex.text[old.start:old.end]
+    assert aug.text != ex.text and aug.relations == [] and aug.tokens == []
+    # nothing to swap: the example itself comes back
+    neg = next(e for e in examples if not e.spans)
+    assert swap_mentions(neg, pool, random.Random(3)) is neg
+    assert swap_mentions(ex, [], random.Random(3)) is ex
+    with pytest.raises(UsageError, match="mention-swap"):
+        TrainConfig(mention_swap=1.5)

@@ -36,7 +36,9 @@ class TrainConfig:
     data so that at least that many optimiser steps are scheduled. ``patience`` counts dev
     evaluations without a strict-F1 gain; evaluations happen every ``eval_steps`` optimiser
     steps (rounded up to whole epochs). ``augment`` is the probability that a training sentence
-    has its digits replaced by random digits (same length, so spans stay put) in an epoch.
+    has its digits replaced by random digits (same length, so spans stay put) in an epoch;
+    ``mention_swap`` the probability that a training sentence has each of its PK mentions
+    replaced by another PK mention of the training data (mention replacement, Dai & Adel 2020).
     ``split`` and ``fraction`` describe how the data was prepared (recorded; used by the CLI).
     """
 
@@ -62,6 +64,7 @@ class TrainConfig:
     constrained_decoding: bool = True
     drop_unlinked_units: bool = True
     augment: float = 0.0
+    mention_swap: float = 0.0
     grad_clip: float = 1.0
     freeze_embeddings: bool = True
     threads: int | None = None
@@ -104,6 +107,8 @@ class TrainConfig:
             raise bad("--weight-decay", f"must be >= 0, got {self.weight_decay}")
         if not 0.0 <= self.augment <= 1.0:
             raise bad("--augment", f"must be a probability, got {self.augment}")
+        if not 0.0 <= self.mention_swap <= 1.0:
+            raise bad("--mention-swap", f"must be a probability, got {self.mention_swap}")
         if self.threads is not None and self.threads < 1:
             raise bad("--threads", f"must be at least 1, got {self.threads}")
         if self.grad_clip < 0:
@@ -190,6 +195,31 @@ def augment_digits(example: Example, rng: random.Random) -> Example:
     return replace(example, text="".join(text))
 
 
+def swap_mentions(example: Example, pool: Sequence[str], rng: random.Random,
+                  label: str = "PK") -> Example:
+    """A copy of ``example`` whose ``label`` spans each get a text drawn from ``pool`` (other
+    mentions of that label), with every span shifted accordingly. The copy is for the training
+    loss only: it carries no tokens or relations, and its spans' token indices are -1."""
+    if not pool or not any(sp.label == label for sp in example.spans):
+        return example
+    text, shift, spans = example.text, 0, []
+    pieces: list[str] = []
+    cursor = 0
+    for sp in sorted(example.spans, key=lambda x: x.start):
+        if sp.start < cursor:  # overlapping spans: leave the example alone
+            return example
+        new = rng.choice(pool) if sp.label == label else text[sp.start : sp.end]
+        pieces.append(text[cursor : sp.start])
+        start = sp.start + shift
+        pieces.append(new)
+        shift += len(new) - (sp.end - sp.start)
+        spans.append(replace(sp, start=start, end=start + len(new), token_start=-1,
+                             token_end=-1))
+        cursor = sp.end
+    pieces.append(text[cursor:])
+    return replace(example, text="".join(pieces), spans=spans, tokens=[], relations=[])
+
+
 def _optimizer(tagger: PKTagger, weighting: LossWeighting, config: TrainConfig
                ) -> torch.optim.Optimizer:
     decay, no_decay = [], []
@@ -235,6 +265,8 @@ def train(
     gen = torch.Generator().manual_seed(config.seed)
 
     base_windows = [w for s in tagger.encode(train_examples) for w in s.windows]
+    pool = sorted({ex.text[sp.start : sp.end] for ex in train_examples for sp in ex.spans
+                   if sp.label == "PK"})
     steps_per_epoch = math.ceil(len(base_windows) / config.batch_size)
     epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
     eval_every = max(1, math.ceil(config.eval_steps / steps_per_epoch))
@@ -261,9 +293,13 @@ def train(
     try:
         for epoch in range(1, epochs + 1):
             net.train()
-            if config.augment > 0:
+            if config.augment > 0 or config.mention_swap > 0:
                 epoch_examples = [augment_digits(ex, rng) if rng.random() < config.augment
                                   else ex for ex in train_examples]
+                if config.mention_swap > 0:
+                    epoch_examples = [
+                        swap_mentions(ex, pool, rng) if rng.random() < config.mention_swap
+                        else ex for ex in epoch_examples]
                 windows = [w for s in tagger.encode(epoch_examples) for w in s.windows]
             else:
                 windows = base_windows
