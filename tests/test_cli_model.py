@@ -27,7 +27,7 @@ def model_dir(tiny_corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "model"
     res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--out", str(out),
                               "--epochs", "1", "--batch-size", "8", "--max-length", "64",
-                              "--quiet"])
+                              "--mention-swap", "0.5", "--quiet"])
     assert res.exit_code == 0, res.output
     assert "saved to" in res.output
     return out
@@ -40,6 +40,7 @@ def test_train_writes_model_folder(model_dir):
     metrics = json.loads((model_dir / METRICS_FILE).read_text())
     assert "f1" in metrics["test"]["ner"]["strict"]["micro"]
     assert metrics["train_config"]["epochs"] == 1 and metrics["train_config"]["min_steps"] == 0
+    assert metrics["train_config"]["mention_swap"] == 0.5
 
 
 @pytest.mark.slow
@@ -87,6 +88,8 @@ def test_errors_name_the_option(tmp_path, tiny_corpus):
     assert res.exit_code == 2 and "--weighting" in res.output
     res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--fraction", "0"])
     assert res.exit_code == 2 and "--fraction" in res.output
+    res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--mention-swap", "2"])
+    assert res.exit_code == 2 and "--mention-swap" in res.output
     res = runner.invoke(app, ["train", "--corpus", str(tmp_path / "missing.jsonl")])
     assert res.exit_code != 0 and "missing.jsonl" in res.output
     res = runner.invoke(app, ["tag", "--model", str(tmp_path)])

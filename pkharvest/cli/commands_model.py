@@ -73,6 +73,10 @@ def train_cmd(
     batch_size: int | None = typer.Option(None, "--batch-size", help="Sentences per batch."),
     max_length: int | None = typer.Option(
         None, "--max-length", help="Word pieces per window (longer sentences are windowed)."),
+    mention_swap: float | None = typer.Option(
+        None, "--mention-swap", help="Probability that a training sentence has its PK mentions "
+        "replaced by other PK mentions of the training data, per epoch (default 0; see "
+        "docs/model.md)."),
     reference: bool = typer.Option(
         False, "--reference", help="Use the reference set-up (batch 32, max length 256, AdamW "
         "3e-5, patience 3, ...) instead of the tuned defaults."),
@@ -91,7 +95,8 @@ def train_cmd(
     overrides: dict[str, Any] = {"view": view, "split": proportions, "fraction": fraction,
                                  "weighting": weighting, "seed": seed}
     for key, value in (("encoder", encoder), ("epochs", epochs), ("lr", lr),
-                       ("batch_size", batch_size), ("max_length", max_length)):
+                       ("batch_size", batch_size), ("max_length", max_length),
+                       ("mention_swap", mention_swap)):
         if value is not None:
             overrides[key] = value
     if epochs is not None:
