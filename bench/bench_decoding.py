@@ -4,8 +4,8 @@
         [--part dev|test] [--threads N]
 
 Each model tags the chosen part of the default article-grouped split (seed 13, 0.7/0.15/0.15;
-``dev`` by default — choose decoding on dev, never on test). The decoded BIO tags are read into
-entities (with bracket balancing), then the steps of
+``dev`` by default — choose decoding on dev, never on test). Starting from the decoded entities
+(``DetailedPrediction.decoded``: BIO tags read into spans, brackets balanced), the steps of
 ``pkharvest.model.decoding.POSTPROCESS_STEPS`` are applied one more at a time and strict
 micro-F1 and PK F1 printed after each.
 """
@@ -21,14 +21,8 @@ from rich.table import Table
 
 from pkharvest.corpus.reader import apply_view, read_corpus
 from pkharvest.corpus.splits import DEFAULT_PROPORTIONS, DEFAULT_SEED, split_by_article
-from pkharvest.model.decoding import (
-    POSTPROCESS_STEPS,
-    balance_brackets,
-    postprocess,
-    spans_from_tags,
-)
+from pkharvest.model.decoding import POSTPROCESS_STEPS, postprocess
 from pkharvest.model.tagger import PKTagger
-from pkharvest.records import Entity
 from pkharvest.training.metrics import span_scores
 
 
@@ -52,20 +46,12 @@ def main() -> None:
         labels = tagger.labels
         gold = [[(s.start, s.end, s.label) for s in ex.spans if s.label in labels]
                 for ex in part]
-        preds = tagger.predict_detailed([ex.text for ex in part])
-        raw: list[list[Entity]] = []
-        for p in preds:
-            ents = []
-            for first, last, label in spans_from_tags(p.word_tags):
-                start, end = balance_brackets(p.text, p.word_offsets[first][0],
-                                              p.word_offsets[last][1])
-                ents.append(Entity(label, start, end, p.text[start:end]))
-            raw.append(ents)
+        preds = tagger.predict_detailed([ex.text for ex in part])  # p.decoded: before the steps
         cells = []
         for k in range(len(POSTPROCESS_STEPS) + 1):
             steps = POSTPROCESS_STEPS[:k]
-            pred = [[(e.start, e.end, e.label) for e in postprocess(p.text, ents, labels, steps)]
-                    for p, ents in zip(preds, raw, strict=True)]
+            pred = [[(e.start, e.end, e.label)
+                     for e in postprocess(p.text, p.decoded, labels, steps)] for p in preds]
             s = span_scores(gold, pred, labels, "strict")
             pk = s["per_label"].get("PK", {}).get("f1", float("nan"))
             cells.append(f"{s['micro']['f1']:.3f} / PK {pk:.3f}")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pkharvest.drug import attribute_drug
+from pkharvest.normalise import unit_suits
 from pkharvest.records import Entity, Measurement, Sentence
 
 logger = logging.getLogger(__name__)
@@ -494,27 +495,13 @@ def _relations(text: str, ents: list[Entity]) -> list[LinkedRelation]:
     return out
 
 
-def _unit_fit(text: str, pk: Entity, unit: Entity | None) -> bool | None:
-    """Does the value's unit suit the parameter's quantity kind? ``None`` when unknown (no unit,
-    a parameter outside the vocabulary, or a unit that cannot be parsed)."""
-    # Local import: linking uses the vocabulary only for this check.
-    from pkharvest.normalise.parameters import normalise_parameter, unit_fits
-    from pkharvest.normalise.units import parse_unit
-
-    if unit is None:
-        return None
-    match = normalise_parameter(text[pk.start : pk.end])
-    parsed = parse_unit(text[unit.start : unit.end])
-    if match is None or not parsed.ok or parsed.kind is None:
-        return None
-    return unit_fits(match.key, parsed)[0]
-
-
 def _fitting_values(text: str, pk: Entity, vals: list[Entity],
                     unit_of: dict[int, Entity]) -> list[Entity]:
     """"The peak concentration at 9.7 h was 23.9 µg/mL": of several values that geometry gives
     one parameter, drop those whose unit is of the wrong kind when at least one fits."""
-    fits = [_unit_fit(text, pk, unit_of.get(id(v))) for v in vals]
+    name = text[pk.start : pk.end]
+    units = [unit_of.get(id(v)) for v in vals]
+    fits = [None if u is None else unit_suits(name, text[u.start : u.end]) for u in units]
     if True in fits and False in fits:
         return [v for v, f in zip(vals, fits, strict=True) if f is not False]
     return vals

@@ -201,28 +201,26 @@ def word_features(text: str, word_offsets: Sequence[tuple[int, int]]) -> list[li
 
 
 @lru_cache(maxsize=1)
-def _pk_phrases() -> dict[tuple[str, ...], int]:
+def _pk_phrases() -> tuple[frozenset[tuple[str, ...]], int]:
     """Spellings of the PK parameter vocabulary (:mod:`pkharvest.normalise.parameters`) as
-    lower-cased word tuples; one-letter symbols ("V", "Q") are left out (too ambiguous)."""
+    lower-cased word tuples, and the longest one's length; one-letter symbols ("V", "Q") are
+    left out (too ambiguous)."""
     from pkharvest.normalise.parameters import VOCABULARY  # local: keeps Pint off import
 
-    out: dict[tuple[str, ...], int] = {}
-    for p in VOCABULARY:
-        if p.category != "pk":
-            continue
-        for syn in (p.name, *p.synonyms):
-            key = tuple(m.group().lower() for m in WORD_PATTERN.finditer(syn))
-            if key and (len(key) > 1 or len(key[0]) > 1):
-                out[key] = len(key)
-    return out
+    keys = {
+        tuple(m.group().lower() for m in WORD_PATTERN.finditer(syn))
+        for p in VOCABULARY if p.category == "pk"
+        for syn in (p.name, *p.synonyms)
+    }
+    phrases = frozenset(k for k in keys if k and (len(k) > 1 or len(k[0]) > 1))
+    return phrases, max((len(k) for k in phrases), default=0)
 
 
 def pk_phrase_marks(tokens: Sequence[str]) -> list[int]:
     """Per word: 1 where a PK vocabulary spelling starts, 2 inside one, 0 elsewhere. Greedy
     longest match from left to right — a lexical cue for span boundaries ("time to peak
     concentration"), not a decision: the model learns how far to trust it."""
-    phrases = _pk_phrases()
-    longest = max((len(k) for k in phrases), default=0)
+    phrases, longest = _pk_phrases()
     low = [t.lower() for t in tokens]
     marks = [0] * len(tokens)
     i = 0

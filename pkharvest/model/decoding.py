@@ -7,7 +7,8 @@ mask (``I-X`` only after ``B-X``/``I-X``, never first), a dozen lines, with no l
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import torch
 from torch import Tensor
@@ -33,11 +34,16 @@ def transition_mask(tags: Sequence[str]) -> tuple[Tensor, Tensor]:
     return start, trans
 
 
+@lru_cache(maxsize=16)
+def _cached_mask(tags: tuple[str, ...]) -> tuple[Tensor, Tensor]:
+    return transition_mask(tags)  # a model's tag set is fixed: build its mask once
+
+
 def viterbi(scores: Tensor, tags: Sequence[str]) -> list[int]:
     """Best valid BIO path for ``scores`` (words × tags, e.g. log-probabilities)."""
     if scores.shape[0] == 0:
         return []
-    start, trans = transition_mask(tags)
+    start, trans = _cached_mask(tuple(tags))
     score = scores[0] + start
     back: list[Tensor] = []
     for t in range(1, scores.shape[0]):
@@ -104,6 +110,34 @@ def balance_brackets(text: str, start: int, end: int) -> tuple[int, int]:
 _ABBREVIATION_RE = re.compile(r"\s*\((?=[^\d\s.,±+-])[^()]{1,20}\)")
 
 
+def _extend_entities(
+    text: str,
+    entities: list[Entity],
+    label: str,
+    extension: Callable[[Entity], int | None],
+    may_swallow: Callable[[Entity], bool] = lambda _e: True,
+) -> list[Entity]:
+    """Extend each ``label`` entity to the end that ``extension`` finds for the text right
+    after it (``None``: no extension), dropping the entities inside the added stretch — unless
+    one of them fails ``may_swallow``, in which case the entity stays as it was. Entities come
+    in text order, so those swallowed are always later ones."""
+    out: list[Entity] = []
+    consumed: set[int] = set()
+    for i, ent in enumerate(entities):
+        if i in consumed:
+            continue
+        end = extension(ent) if ent.label == label else None
+        if end is not None:
+            inside = [j for j, o in enumerate(entities)
+                      if j != i and o.start < end and o.end > ent.end]
+            if all(may_swallow(entities[j]) for j in inside):
+                consumed.update(inside)
+                score = min([ent.score] + [entities[j].score for j in inside])
+                ent = Entity(label, ent.start, end, text[ent.start : end], score)
+        out.append(ent)
+    return out
+
+
 def attach_abbreviations(text: str, entities: list[Entity], label: str = "PK") -> list[Entity]:
     """Extend each ``label`` entity over a parenthesised abbreviation that follows it, and drop
     entities of the same label inside that parenthesis.
@@ -112,27 +146,14 @@ def attach_abbreviations(text: str, entities: list[Entity], label: str = "PK") -
     the training split; the exception, "(PO compared to IM)", is not an abbreviation), while
     the tagger often stops at the name or tags the abbreviation apart -- a strict-match error
     either way. Parentheses holding another label's entity (a value, a unit) are left alone."""
-    out: list[Entity] = []
-    consumed: set[int] = set()
-    for i, ent in enumerate(entities):
-        if i in consumed:
-            continue
-        if ent.label == label:
-            m = _ABBREVIATION_RE.match(text, ent.end)
-            if m is not None:
-                inside = [
-                    j
-                    for j, o in enumerate(entities)
-                    if j != i and o.start < m.end() and o.end > m.start()
-                ]
-                if all(entities[j].label == label for j in inside) and not re.search(
-                    r"\bcompared\b|\bvs\.?\b|\bversus\b", m.group(0)
-                ):
-                    consumed.update(inside)
-                    scores = [ent.score] + [entities[j].score for j in inside]
-                    ent = Entity(label, ent.start, m.end(), text[ent.start : m.end()], min(scores))
-        out.append(ent)
-    return out
+
+    def extension(ent: Entity) -> int | None:
+        m = _ABBREVIATION_RE.match(text, ent.end)
+        if m is None or re.search(r"\bcompared\b|\bvs\.?\b|\bversus\b", m.group(0)):
+            return None
+        return m.end()
+
+    return _extend_entities(text, entities, label, extension, lambda o: o.label == label)
 
 
 _BSA_RE = re.compile(r"\s*(?:/|\bper\b)?\s*1[.·]73\s*(?:m2|m²|m\^2|sq\.?\s*m)(?![A-Za-z0-9])",
@@ -146,22 +167,15 @@ def absorb_bsa_units(text: str, entities: list[Entity], label: str = "UNITS") ->
     The tagger tends to read the "1.73" of "mL/min/1.73 m²" as a value — which the linker
     then pairs with the parameter, a wrong measurement. 1.73 m² is the standard body surface
     area, so after a unit it is always part of that unit."""
-    out: list[Entity] = []
-    drop: set[int] = set()
-    for i, ent in enumerate(entities):
-        if i in drop:
-            continue
-        if ent.label == label:
-            m = _BSA_RE.match(text, ent.end)
-            if m is not None and ("/" in m.group(0) or "per" in m.group(0).lower()
-                                  or ent.text.rstrip().endswith("/")):
-                inside = {j for j, o in enumerate(entities)
-                          if j != i and o.start < m.end() and o.end > ent.end}
-                drop |= inside
-                ent = Entity(label, ent.start, m.end(), text[ent.start : m.end()],
-                             min([ent.score] + [entities[j].score for j in inside]))
-        out.append(ent)
-    return out  # entities come in text order, so those inside were skipped above
+
+    def extension(ent: Entity) -> int | None:
+        m = _BSA_RE.match(text, ent.end)
+        if m is None or not ("/" in m.group(0) or "per" in m.group(0).lower()
+                             or ent.text.rstrip().endswith("/")):
+            return None
+        return m.end()
+
+    return _extend_entities(text, entities, label, extension)
 
 
 def drop_unlinked_units(text: str, entities: list[Entity]) -> list[Entity]:
@@ -254,40 +268,28 @@ def trim_function_words(text: str, entities: list[Entity], label: str = "PK") ->
     return out
 
 
-# Entity post-processing after decoding, in this order (each measured on dev; docs/model.md).
+# Entity post-processing after decoding, in this order (each measured on dev; docs/model.md):
+# step name → (function, label the model must predict for the step to run; None: always).
 # ``drop_unlinked_units`` must stay last: it links the entities the others have repaired.
-POSTPROCESS_STEPS: tuple[str, ...] = (
-    "trim_function_words",
-    "attach_abbreviations",
-    "absorb_bsa_units",
-    "whole_numbers",
-    "drop_unlinked_units",
-)
-_STEP_LABELS = {
-    "trim_function_words": "PK",
-    "attach_abbreviations": "PK",
-    "absorb_bsa_units": "UNITS",
-    "whole_numbers": None,
-    "drop_unlinked_units": "PK",
+_STEPS: dict[str, tuple[Callable[[str, list[Entity]], list[Entity]], str | None]] = {
+    "trim_function_words": (trim_function_words, "PK"),
+    "attach_abbreviations": (attach_abbreviations, "PK"),
+    "absorb_bsa_units": (absorb_bsa_units, "UNITS"),
+    "whole_numbers": (whole_numbers, None),
+    "drop_unlinked_units": (drop_unlinked_units, "PK"),
 }
+POSTPROCESS_STEPS: tuple[str, ...] = tuple(_STEPS)
 
 
 def postprocess(text: str, entities: list[Entity], labels: Sequence[str],
                 steps: Sequence[str] = POSTPROCESS_STEPS) -> list[Entity]:
     """Apply the post-processing ``steps`` (names from :data:`POSTPROCESS_STEPS`) to decoded
     entities; a step whose label the model does not predict is skipped."""
-    funcs = {
-        "trim_function_words": trim_function_words,
-        "attach_abbreviations": attach_abbreviations,
-        "absorb_bsa_units": absorb_bsa_units,
-        "whole_numbers": whole_numbers,
-        "drop_unlinked_units": drop_unlinked_units,
-    }
     for step in steps:
-        if step not in funcs:
+        if step not in _STEPS:
             raise ValueError(f"unknown post-processing step {step!r}; choose from "
                              f"{', '.join(POSTPROCESS_STEPS)}")
-        needed = _STEP_LABELS[step]
+        func, needed = _STEPS[step]
         if needed is None or needed in labels:
-            entities = funcs[step](text, entities)
+            entities = func(text, entities)
     return entities

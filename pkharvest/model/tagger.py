@@ -69,6 +69,7 @@ class DetailedPrediction(SentencePrediction):
     word_offsets: list[tuple[int, int]] = field(default_factory=list)
     word_tags: list[str] = field(default_factory=list)
     word_mtcls: list[int] = field(default_factory=list)
+    decoded: list[Entity] = field(default_factory=list)  # before post-processing
 
 
 def _example_text_spans(example: Any) -> tuple[str, list[Any]]:
@@ -195,6 +196,9 @@ class PKTagger:
                             buckets[s].append(int(logits["mcls"][k].argmax()))
         finally:
             self.network.train(was_training)
+        if drop_unlinked is None:
+            drop_unlinked = self.config.drop_unlinked_units
+        steps = [st for st in POSTPROCESS_STEPS if drop_unlinked or st != "drop_unlinked_units"]
         out = []
         for s, sent in enumerate(encoded):
             c = counts[s].clamp(min=1.0).unsqueeze(-1)
@@ -204,22 +208,19 @@ class PKTagger:
             else:
                 path = scores.argmax(-1).tolist() if len(scores) else []
             tags = [self.tags[i] for i in path]
-            entities = []
+            decoded = []
             for first, last, label in spans_from_tags(tags):
                 start, end = sent.word_offsets[first][0], sent.word_offsets[last][1]
                 start, end = balance_brackets(sent.text, start, end)
                 logp = float(sum(scores[w, path[w]] for w in range(first, last + 1)))
                 conf = math.exp(logp / (last - first + 1))
-                entities.append(Entity(label, start, end, sent.text[start:end], round(conf, 6)))
-            if drop_unlinked is None:
-                drop_unlinked = self.config.drop_unlinked_units
-            steps = POSTPROCESS_STEPS if drop_unlinked else POSTPROCESS_STEPS[:-1]
-            entities = postprocess(sent.text, entities, self.config.labels, steps)
+                decoded.append(Entity(label, start, end, sent.text[start:end], round(conf, 6)))
+            entities = postprocess(sent.text, decoded, self.config.labels, steps)
             pk = max(bprob[s]) if bprob[s] else max((e.score for e in entities), default=0.0)
             bucket = max(buckets[s]) if buckets[s] else mention_bucket(len(entities))
             mt_words = (mt_sum[s] / c).argmax(-1).tolist() if len(c) else []
             out.append(DetailedPrediction(sent.text, entities, pk, bucket, sent.word_offsets,
-                                          tags, mt_words))
+                                          tags, mt_words, decoded))
         return out
 
     # ------------------------------------------------------------------------ persistence

@@ -49,6 +49,7 @@ __all__ = [
     "normalise_parameter",
     "parse_unit",
     "unit_fits",
+    "unit_suits",
 ]
 
 _FLAG_TEXT_MAX = 80
@@ -67,6 +68,16 @@ def _scale(value: float | None, factor: float) -> float | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return out if math.isfinite(out) else None
+
+
+def unit_suits(parameter_text: str, unit_text: str) -> bool | None:
+    """Whether a unit as written suits a parameter as written (the dimension check of
+    :func:`normalise`); ``None`` when either cannot be normalised."""
+    match = normalise_parameter(parameter_text)
+    parsed = parse_unit(unit_text)
+    if match is None or not parsed.ok or parsed.kind is None:
+        return None
+    return unit_fits(match.key, parsed)[0]
 
 
 def normalise(measurement: Measurement) -> Measurement:

@@ -266,7 +266,7 @@ def train(
 
     base_windows = [w for s in tagger.encode(train_examples) for w in s.windows]
     pool = sorted({ex.text[sp.start : sp.end] for ex in train_examples for sp in ex.spans
-                   if sp.label == "PK"})
+                   if sp.label == "PK"}) if config.mention_swap > 0 else []
     steps_per_epoch = math.ceil(len(base_windows) / config.batch_size)
     epochs = max(config.epochs, math.ceil(config.min_steps / steps_per_epoch))
     eval_every = max(1, math.ceil(config.eval_steps / steps_per_epoch))
