@@ -170,6 +170,10 @@ def test_pk_phrase_marks_longest_vocabulary_match():
     assert pk_phrase_marks(["volume", "of", "distribution"]) == [1, 2, 2]
     # one-letter symbols are too ambiguous to mark
     assert pk_phrase_marks(["V", "was", "large"]) == [0, 0, 0]
+    # plural endings are folded only when asked (decoding); the word features match exactly
+    assert pk_phrase_marks(["volumes", "of", "distribution"]) == [0, 0, 0]
+    assert pk_phrase_marks(["volumes", "of", "distribution"], fold_plurals=True) == [1, 2, 2]
+    assert pk_phrase_marks(["Peak", "concentrations", "was"], fold_plurals=True) == [1, 2, 0]
 
 
 def test_word_features_carry_phrase_marks():

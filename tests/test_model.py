@@ -163,6 +163,9 @@ def test_balance_brackets():
     assert balance_brackets(t, p, p + len("(Tmax")) == (p + 1, p + 5)
     ok = t.index("5")
     assert balance_brackets(t, ok, ok + 1) == (ok, ok + 1)
+    # a dangling opening bracket at the end goes: the abbreviation was tagged on its own
+    u = "The peak concentration (Cmax) was 3"
+    assert balance_brackets(u, 4, len("The peak concentration (")) == (4, u.index(" (Cmax"))
 
 
 def test_balance_brackets_leaves_gold_spans(corpus_path):
@@ -245,6 +248,28 @@ def test_drop_unlinked_units_keeps_units_of_parameter_values_only() -> None:
     assert got2 == [("RANGE", "0-24"), ("VALUE", "600")]
 
 
+def test_drop_unlinked_parameters_keeps_parameters_with_values_only() -> None:
+    from pkharvest.model.decoding import drop_unlinked_parameters
+
+    text = ("Tmax was longer than the infusion, and the AUC accounted for most of the total "
+            "AUC in plasma; the clearance was 5.2 L/h.")
+    ents = _ents(text, ("PK", "Tmax"), ("PK", "AUC"), ("PK", "AUC"), ("PK", "clearance"),
+                 ("VALUE", "5.2"), ("UNITS", "L/h"))
+    got = [(e.label, e.text) for e in drop_unlinked_parameters(text, ents)]
+    assert got == [("PK", "clearance"), ("VALUE", "5.2"), ("UNITS", "L/h")]
+
+
+def test_drop_unlinked_parameters_keeps_every_gold_parameter(corpus_path) -> None:
+    # every PK span of the corpus heads a C_VAL, and the linker finds each one's value
+    from pkharvest.corpus.reader import read_corpus
+    from pkharvest.model.decoding import drop_unlinked_parameters
+    from pkharvest.records import Entity
+
+    for ex in read_corpus(corpus_path):
+        ents = [Entity(s.label, s.start, s.end, ex.text[s.start:s.end]) for s in ex.spans]
+        assert drop_unlinked_parameters(ex.text, ents) == ents, ex.text
+
+
 def test_whole_numbers_never_split_a_decimal() -> None:
     from pkharvest.model.decoding import whole_numbers
 
@@ -265,6 +290,71 @@ def test_trim_function_words_off_parameter_edges() -> None:
     got = [(e.label, e.text) for e in trim_function_words(text, ents)]
     assert got == [("PK", "peak concentration"), ("PK", "mean residence time (MRT)"),
                    ("VALUE", "4")]
+
+
+def test_whole_words_extends_parameters_to_word_edges() -> None:
+    from pkharvest.model.decoding import whole_words
+
+    text = "elimination half-lives of 4 h, AUC0–24 of 3, x-Cmax, and life-span 2-3"
+    ents = _ents(text, ("PK", "elimination half-"), ("VALUE", "4"), ("PK", "AUC0"),
+                 ("PK", "Cmax"), ("PK", "span"), ("RANGE", "2-3"))
+    got = [(e.label, e.text) for e in whole_words(text, ents)]
+    assert got == [("PK", "elimination half-lives"), ("VALUE", "4"), ("PK", "AUC0–24"),
+                   ("PK", "x-Cmax"), ("PK", "life-span"), ("RANGE", "2-3")]
+    # an extension that would run into another entity is not made
+    text = "AUC0-24"
+    ents = _ents(text, ("PK", "AUC0"), ("VALUE", "24"))
+    assert whole_words(text, ents) == ents
+
+
+def test_vocabulary_phrases_grow_parameters_to_a_vocabulary_spelling() -> None:
+    from pkharvest.model.decoding import vocabulary_phrases
+
+    text = ("The time to peak concentration was 2 h, the AUC(0-∞) 5 mg·h/L, the mean "
+            "half-life 3 h and the mean residence time 4 h.")
+    ents = _ents(text, ("PK", "peak concentration"), ("VALUE", "2"), ("PK", "AUC"),
+                 ("PK", "half-life"), ("PK", "residence time"))
+    got = [e.text for e in vocabulary_phrases(text, ents)]
+    assert got == ["time to peak concentration", "2", "AUC(0-∞)", "half-life",
+                   "mean residence time"]
+    # a spelling that would take in another entity is not used
+    text = "the time to peak concentration"
+    ents = _ents(text, ("PK", "time"), ("PK", "peak concentration"))
+    assert vocabulary_phrases(text, ents) == ents
+
+
+def test_known_letters_drops_stray_one_letter_parameters(corpus_path) -> None:
+    from pkharvest.corpus.reader import read_corpus
+    from pkharvest.model.decoding import known_letters
+    from pkharvest.records import Entity
+
+    text = "where t = 72, Q was 3 L/h and F 0.8; 1-U for 2.5"
+    ents = _ents(text, ("PK", "t"), ("VALUE", "72"), ("PK", "Q"), ("PK", "F"), ("PK", "U"),
+                 ("VALUE", "2.5"))
+    assert [e.text for e in known_letters(text, ents)] == ["72", "Q", "F", "2.5"]
+    for ex in read_corpus(corpus_path):
+        ents = [Entity(s.label, s.start, s.end, ex.text[s.start:s.end]) for s in ex.spans]
+        assert known_letters(ex.text, ents) == ents, ex.text
+
+
+def test_vocabulary_phrases_leave_gold_pk_spans(corpus_path):
+    from pkharvest.corpus.reader import read_corpus
+    from pkharvest.model.decoding import vocabulary_phrases
+    from pkharvest.records import Entity
+
+    for ex in read_corpus(corpus_path):
+        ents = [Entity(s.label, s.start, s.end, ex.text[s.start:s.end]) for s in ex.spans]
+        assert vocabulary_phrases(ex.text, ents) == ents, ex.text
+
+
+def test_whole_words_leaves_gold_pk_spans(corpus_path):
+    from pkharvest.corpus.reader import read_corpus
+    from pkharvest.model.decoding import whole_words
+    from pkharvest.records import Entity
+
+    for ex in read_corpus(corpus_path):
+        ents = [Entity(s.label, s.start, s.end, ex.text[s.start:s.end]) for s in ex.spans]
+        assert whole_words(ex.text, ents) == ents
 
 
 def test_trim_function_words_leaves_gold_pk_spans(corpus_path):

@@ -435,11 +435,15 @@ def test_empty_query_is_a_usage_error_and_leaves_the_store_alone(
 
 
 @pytest.fixture(scope="module")
-def filled_db(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> Path:
+def filled_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real store with measurements, written through the store API (an untrained model
+    finds parameters only by chance, so a search cannot be relied on to fill it)."""
+    from test_store import make_article as store_article
+    from test_store import write
+
     db = tmp_path_factory.mktemp("filled") / "s.duckdb"
-    with EutilsServer(_articles(3)) as server:
-        result = _search("vancomycin", db, model_dir, server)
-    assert result.exit_code == 0, result.output
+    with Store(db) as store:
+        write(store, store_article("101", drug="vancomycin"), store_article("102"))
     return db
 
 

@@ -146,6 +146,13 @@ def test_clean_unit_text_rewrites_notation() -> None:
     assert clean_unit_text("ml/min/1.73 m²") == "ml/min/(1.73*m**2)"
 
 
+@pytest.mark.parametrize("text", ["l^9^9^9", "h(9)(9)(9)", "kg^(9^9)", "m^999"])
+def test_parse_unit_refuses_huge_exponents(text: str) -> None:
+    # Pint would compute 9**387420489 for "l^9^9^9" and hang (found by the fuzz test below)
+    r = parse_unit.__wrapped__(text)
+    assert r.unit is None and r.error in ("chained exponents", "exponent too large")
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=60))
 def test_parse_unit_never_raises(text: str) -> None:

@@ -200,15 +200,23 @@ def word_features(text: str, word_offsets: Sequence[tuple[int, int]]) -> list[li
     return feats
 
 
-@lru_cache(maxsize=1)
-def _pk_phrases() -> tuple[frozenset[tuple[str, ...]], int]:
+def _fold_plural(word: str) -> str:
+    """"concentrations" → "concentration", "AUCs" → "AUC"; "mass", "was" stay. Applied to both
+    sides of a match, so a wrong cut ("kinetics" → "kinetic") matches nothing new."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") \
+        else word
+
+
+@lru_cache(maxsize=2)
+def _pk_phrases(fold_plurals: bool = False) -> tuple[frozenset[tuple[str, ...]], int]:
     """Spellings of the PK parameter vocabulary (:mod:`pkharvest.normalise.parameters`) as
-    lower-cased word tuples, and the longest one's length; one-letter symbols ("V", "Q") are
-    left out (too ambiguous)."""
+    lower-cased word tuples (plural endings folded if asked), and the longest one's length;
+    one-letter symbols ("V", "Q") are left out (too ambiguous)."""
     from pkharvest.normalise.parameters import VOCABULARY  # local: keeps Pint off import
 
+    fold = _fold_plural if fold_plurals else str
     keys = {
-        tuple(m.group().lower() for m in WORD_PATTERN.finditer(syn))
+        tuple(fold(m.group().lower()) for m in WORD_PATTERN.finditer(syn))
         for p in VOCABULARY if p.category == "pk"
         for syn in (p.name, *p.synonyms)
     }
@@ -216,12 +224,15 @@ def _pk_phrases() -> tuple[frozenset[tuple[str, ...]], int]:
     return phrases, max((len(k) for k in phrases), default=0)
 
 
-def pk_phrase_marks(tokens: Sequence[str]) -> list[int]:
+def pk_phrase_marks(tokens: Sequence[str], fold_plurals: bool = False) -> list[int]:
     """Per word: 1 where a PK vocabulary spelling starts, 2 inside one, 0 elsewhere. Greedy
     longest match from left to right — a lexical cue for span boundaries ("time to peak
-    concentration"), not a decision: the model learns how far to trust it."""
-    phrases, longest = _pk_phrases()
-    low = [t.lower() for t in tokens]
+    concentration"), not a decision: the model learns how far to trust it. With
+    ``fold_plurals``, "volumes of distribution" matches "volume of distribution" (used by
+    decoding; the word features match exactly, as the models were trained)."""
+    phrases, longest = _pk_phrases(fold_plurals)
+    fold = _fold_plural if fold_plurals else str
+    low = [fold(t.lower()) for t in tokens]
     marks = [0] * len(tokens)
     i = 0
     while i < len(low):

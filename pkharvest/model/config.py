@@ -46,6 +46,7 @@ class ModelConfig:
     num_buckets: int = len(MENTION_BUCKETS)
     constrained_decoding: bool = True
     drop_unlinked_units: bool = True
+    drop_unlinked_parameters: bool = True
     encoder_config: dict[str, Any] = field(default_factory=dict)
     config_version: int = CONFIG_VERSION
 

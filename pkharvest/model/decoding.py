@@ -13,6 +13,7 @@ from functools import lru_cache
 import torch
 from torch import Tensor
 
+from pkharvest.corpus.labels import WORD_PATTERN, pk_phrase_marks
 from pkharvest.link import relations
 from pkharvest.records import Entity
 
@@ -86,7 +87,8 @@ _PAIRS = {"(": ")", "[": "]"}
 def balance_brackets(text: str, start: int, end: int) -> tuple[int, int]:
     """Repair an entity whose brackets do not pair up (a frequent boundary error on names such
     as ``AUC(0-∞)`` or ``Cmax)``): a missing closing bracket right after the span is taken in;
-    a stray leading opening or trailing closing bracket is dropped. Other spans are unchanged."""
+    a stray leading opening, trailing opening ("peak concentration (" before a separately
+    tagged "Cmax)") or trailing closing bracket is dropped. Other spans are unchanged."""
     for op, cl in _PAIRS.items():
         seg = text[start:end]
         opens, closes = seg.count(op), seg.count(cl)
@@ -95,6 +97,9 @@ def balance_brackets(text: str, start: int, end: int) -> tuple[int, int]:
             closes += 1
         if opens > closes and text[start:end].startswith(op) and end - start > 1:
             start += 1
+            opens -= 1
+        if opens > closes and text[start:end].endswith(op) and end - start > 1:
+            end -= 1
             opens -= 1
         if closes > opens and text[start:end].endswith(cl) and end - start > 1:
             end -= 1
@@ -206,6 +211,19 @@ def drop_unlinked_units(text: str, entities: list[Entity]) -> list[Entity]:
     return [e for e in entities if e.label not in ("UNITS", "COMPARE") or key(e) in related]
 
 
+def drop_unlinked_parameters(text: str, entities: list[Entity]) -> list[Entity]:
+    """Keep PK entities only where the linker (:func:`pkharvest.link.relations`) gives them a
+    value (they head a ``C_VAL``); other labels pass unchanged.
+
+    The annotation scheme marks a parameter only where the sentence gives its value: every PK
+    span of the shared corpus heads a ``C_VAL`` relation, while mentions such as "the total AUC
+    in plasma" or "predictor of aminoglycoside clearance" stay unmarked. Measured on dev over
+    16 trained models and on out-of-fold predictions of a 5-fold cross-validation over train
+    and dev (docs/model.md)."""
+    heads = {(r.head.start, r.head.end) for r in relations(text, entities) if r.label == "C_VAL"}
+    return [e for e in entities if e.label != "PK" or (e.start, e.end) in heads]
+
+
 _DECIMAL_TAIL_RE = re.compile(r"[.·,]\d+")
 _DECIMAL_HEAD_RE = re.compile(r"\d+[.·,]$")
 
@@ -230,6 +248,45 @@ def whole_numbers(text: str, entities: list[Entity]) -> list[Entity]:
                 ent = Entity(ent.label, start, end, text[start:end], ent.score)
         elif out and ent.start < out[-1].end:
             continue  # swallowed by the extension of the previous value
+        out.append(ent)
+    return out
+
+
+_DASHES = "-‐‑–"
+
+
+def _joined(text: str, i: int, step: int) -> bool:
+    """Whether position ``i`` continues the word next to it in direction ``step`` (+1: the
+    character after a span end, −1: the one before a span start): a letter or digit, or a
+    dash between two of them ("half-|lives", "AUC0|–24")."""
+    if not 0 <= i < len(text):
+        return False
+    if text[i].isalnum():
+        return True
+    j = i + step
+    return text[i] in _DASHES and 0 <= j < len(text) and text[j].isalnum() and \
+        text[i - step].isalnum()
+
+
+def whole_words(text: str, entities: list[Entity], label: str = "PK") -> list[Entity]:
+    """Extend ``label`` entities that start or stop inside a word ("elimination half-" of
+    "half-lives") to the whole word, hyphenated compounds included. No PK span of the corpus
+    starts or ends inside a word (tested). An extension that would reach into another entity
+    is not made."""
+    out: list[Entity] = []
+    for i, ent in enumerate(entities):
+        if ent.label != label:
+            out.append(ent)
+            continue
+        start, end = ent.start, ent.end
+        while _joined(text, end, 1):
+            end += 1
+        while _joined(text, start - 1, -1):
+            start -= 1
+        others = [o for j, o in enumerate(entities) if j != i]
+        if (start, end) != (ent.start, ent.end) and not any(
+                o.start < end and o.end > start for o in others):
+            ent = Entity(label, start, end, text[start:end], ent.score)
         out.append(ent)
     return out
 
@@ -268,15 +325,67 @@ def trim_function_words(text: str, entities: list[Entity], label: str = "PK") ->
     return out
 
 
+def vocabulary_phrases(text: str, entities: list[Entity], label: str = "PK") -> list[Entity]:
+    """Grow a ``label`` entity that lies inside a spelling of the PK vocabulary
+    (:data:`pkharvest.normalise.parameters.VOCABULARY`, matched as for the word features:
+    greedy longest, case-insensitive) to that spelling: "peak concentration" of "time to peak
+    concentration", "AUC" of "AUC(0-∞)", "volumes" of "volumes of distribution" (plural
+    endings folded on both sides). Unless the
+    spelling reaches into another entity. One of the 269 PK spans of train and dev lies inside
+    a longer spelling ("half-life" of "mean half-life", whose synonym was removed for that)."""
+    words = list(WORD_PATTERN.finditer(text))
+    marks = pk_phrase_marks([w.group() for w in words], fold_plurals=True)
+    phrases: list[tuple[int, int]] = []
+    for w, mark in zip(words, marks, strict=True):
+        if mark == 1:
+            phrases.append((w.start(), w.end()))
+        elif mark == 2:
+            phrases[-1] = (phrases[-1][0], w.end())
+    out: list[Entity] = []
+    for i, ent in enumerate(entities):
+        if ent.label == label:
+            for start, end in phrases:
+                if start <= ent.start and ent.end <= end and (start, end) != (ent.start, ent.end) \
+                        and not any(o.start < end and o.end > start
+                                    for j, o in enumerate(entities) if j != i):
+                    ent = Entity(label, start, end, text[start:end], ent.score)
+                    break
+        out.append(ent)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _one_letter_symbols() -> frozenset[str]:
+    from pkharvest.normalise.parameters import VOCABULARY  # local: keeps Pint off import
+
+    return frozenset(s for p in VOCABULARY if p.category == "pk"
+                     for s in (p.name, *p.synonyms) if len(s) == 1)
+
+
+def known_letters(text: str, entities: list[Entity], label: str = "PK") -> list[Entity]:
+    """Drop one-letter ``label`` entities that are not a one-letter symbol of the PK
+    vocabulary ("Q", "F", "V"): a lone "t" of "where t = 72" or the "U" of "1-U" is not a
+    parameter. The corpus's one-letter PK spans are "Q" (twice) and "F" (tested)."""
+    symbols = _one_letter_symbols()
+    return [e for e in entities
+            if e.label != label or len(e.text) != 1 or e.text in symbols]
+
+
 # Entity post-processing after decoding, in this order (each measured on dev; docs/model.md):
 # step name → (function, label the model must predict for the step to run; None: always).
-# ``drop_unlinked_units`` must stay last: it links the entities the others have repaired.
+# The two ``drop_unlinked_*`` steps must stay last: they link the entities the others have
+# repaired. The tagger runs them only when ``drop_unlinked`` is on (the search pipeline links
+# every entity itself).
 _STEPS: dict[str, tuple[Callable[[str, list[Entity]], list[Entity]], str | None]] = {
+    "whole_words": (whole_words, "PK"),
     "trim_function_words": (trim_function_words, "PK"),
+    "vocabulary_phrases": (vocabulary_phrases, "PK"),
+    "known_letters": (known_letters, "PK"),
     "attach_abbreviations": (attach_abbreviations, "PK"),
     "absorb_bsa_units": (absorb_bsa_units, "UNITS"),
     "whole_numbers": (whole_numbers, None),
     "drop_unlinked_units": (drop_unlinked_units, "PK"),
+    "drop_unlinked_parameters": (drop_unlinked_parameters, "VALUE"),
 }
 POSTPROCESS_STEPS: tuple[str, ...] = tuple(_STEPS)
 

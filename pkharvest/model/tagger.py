@@ -147,8 +147,9 @@ class PKTagger:
         the sentence carries a mention of the view, and the mention-count bucket.
 
         ``drop_unlinked`` overrides ``config.drop_unlinked_units`` (units and comparators that
-        no parameter's value owns are dropped, as the annotation scheme wants). The search
-        pipeline turns it off: it links the entities itself and must see every unit."""
+        no parameter's value owns are dropped, as the annotation scheme wants) and
+        ``config.drop_unlinked_parameters`` (parameters given no value are dropped). The search
+        pipeline turns it off: it links the entities itself and must see every entity."""
         return [
             SentencePrediction(p.text, p.entities, p.pk_probability, p.mention_bucket)
             for p in self.predict_detailed(list(texts), batch_size, drop_unlinked)
@@ -196,9 +197,12 @@ class PKTagger:
                             buckets[s].append(int(logits["mcls"][k].argmax()))
         finally:
             self.network.train(was_training)
+        off = set() if drop_unlinked else {"drop_unlinked_units", "drop_unlinked_parameters"}
         if drop_unlinked is None:
-            drop_unlinked = self.config.drop_unlinked_units
-        steps = [st for st in POSTPROCESS_STEPS if drop_unlinked or st != "drop_unlinked_units"]
+            off = {step for step, on in (
+                ("drop_unlinked_units", self.config.drop_unlinked_units),
+                ("drop_unlinked_parameters", self.config.drop_unlinked_parameters)) if not on}
+        steps = [st for st in POSTPROCESS_STEPS if st not in off]
         out = []
         for s, sent in enumerate(encoded):
             c = counts[s].clamp(min=1.0).unsqueeze(-1)

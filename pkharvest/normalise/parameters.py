@@ -130,7 +130,7 @@ VOCABULARY: tuple[ParameterDef, ...] = (
         "t1/2", "t½", "T1/2", "t(1/2)", "t 1/2", "thalf", "half-life", "half life", "halflife",
         "elimination half-life", "elimination half life", "half-life of elimination",
         "apparent half-life", "t1/2el", "t1/2elim", "t1/2e", "elimination t1/2",
-        "plasma elimination half-life", "biological half-life", "mean half-life",
+        "plasma elimination half-life", "biological half-life",
         "half-life (t1/2)",
     ), _TIME),
     ParameterDef("t1/2alpha", "distribution half-life (α phase)", (

@@ -417,6 +417,12 @@ def _readings(expr: str) -> list[str]:
     return seen
 
 
+# An exponent that is itself raised to a power: "h**9**9", "l**(2**9)**9".
+# "(m**2)**-1" is fine: the base of the second power is a bracketed unit, not an exponent.
+_CHAINED_POWER_RE = re.compile(
+    r"\*\*\s*[-+]?[\d.]+\s*\*\*|\*\*\s*\([^()]*\)\s*\*\*|\*\*\s*\([^()]*\*\*")
+
+
 @lru_cache(maxsize=8192)
 def parse_unit(text: str) -> UnitResult:
     """Parse a unit as written in a PK paper; never raises on user text.
@@ -441,6 +447,8 @@ def _parse_unit(text: str) -> UnitResult:
         return UnitResult(input=text, error="no unit symbol in text")
     if re.search(r"\*\*\s*\(?[-+]?\d{3,}", expr) or re.search(r"\d{7,}", expr):
         return UnitResult(input=text, error="exponent too large")
+    if _CHAINED_POWER_RE.search(expr):  # "l^9^9^9": Pint would compute 9**387420489
+        return UnitResult(input=text, error="chained exponents")
     first_error: str | None = None
     first_dims: str | None = None
     for reading in _readings(expr):

@@ -63,6 +63,7 @@ class TrainConfig:
     use_features: bool = True
     constrained_decoding: bool = True
     drop_unlinked_units: bool = True
+    drop_unlinked_parameters: bool = True
     augment: float = 0.0
     mention_swap: float = 0.0
     grad_clip: float = 1.0
@@ -132,6 +133,7 @@ class TrainConfig:
             max_length=self.max_length, dropout=self.dropout, use_features=self.use_features,
             constrained_decoding=self.constrained_decoding,
             drop_unlinked_units=self.drop_unlinked_units,
+            drop_unlinked_parameters=self.drop_unlinked_parameters,
         )
 
     @classmethod
