@@ -273,12 +273,12 @@ def test_drop_unlinked_parameters_keeps_every_gold_parameter(corpus_path) -> Non
 def test_whole_numbers_never_split_a_decimal() -> None:
     from pkharvest.model.decoding import whole_numbers
 
-    text = "Cmin above 1·0 mg/L, t1/2 10.5 h, AUC 1,200 and 5,6 or 7."
+    text = "Cmin above 1·0 mg/L, t1/2 10.5 h, AUC 1,200 and 5,6 or 7; PFS 4.6 months."
     ents = _ents(text, ("PK", "Cmin"), ("VALUE", "1"), ("VALUE", "0"), ("PK", "t1/2"),
-                 ("VALUE", "5"), ("PK", "AUC"), ("VALUE", "1"), ("VALUE", "5"))
+                 ("VALUE", "5"), ("PK", "AUC"), ("VALUE", "1"), ("VALUE", "5"), ("VALUE", "4."))
     got = [(e.label, e.text) for e in whole_numbers(text, ents)]
     assert got == [("PK", "Cmin"), ("VALUE", "1·0"), ("PK", "t1/2"), ("VALUE", "10.5"),
-                   ("PK", "AUC"), ("VALUE", "1,200"), ("VALUE", "5")]
+                   ("PK", "AUC"), ("VALUE", "1,200"), ("VALUE", "5"), ("VALUE", "4.6")]
 
 
 def test_trim_function_words_off_parameter_edges() -> None:

@@ -234,6 +234,9 @@ def whole_numbers(text: str, entities: list[Entity]) -> list[Entity]:
     extension. A number is never half a value in the annotation scheme."""
     out: list[Entity] = []
     for ent in entities:
+        if ent.label in ("VALUE", "RANGE") and ent.text[-1:] in ".·," and len(ent.text) > 1 \
+                and text[ent.end : ent.end + 1].isdigit():  # "4." of "4.6": back to "4"
+            ent = Entity(ent.label, ent.start, ent.end - 1, ent.text[:-1], ent.score)
         if ent.label in ("VALUE", "RANGE") and ent.text[-1:].isdigit():
             start, end = ent.start, ent.end
             while (m := _DECIMAL_TAIL_RE.match(text, end)) and (
