@@ -218,7 +218,7 @@ def drop_unlinked_parameters(text: str, entities: list[Entity]) -> list[Entity]:
     The annotation scheme marks a parameter only where the sentence gives its value: every PK
     span of the shared corpus heads a ``C_VAL`` relation, while mentions such as "the total AUC
     in plasma" or "predictor of aminoglycoside clearance" stay unmarked. Measured on dev over
-    16 trained models and on out-of-fold predictions of a 5-fold cross-validation over train
+    15 trained models and on out-of-fold predictions of a 5-fold cross-validation over train
     and dev (docs/model.md)."""
     heads = {(r.head.start, r.head.end) for r in relations(text, entities) if r.label == "C_VAL"}
     return [e for e in entities if e.label != "PK" or (e.start, e.end) in heads]
