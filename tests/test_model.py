@@ -365,3 +365,33 @@ def test_trim_function_words_leaves_gold_pk_spans(corpus_path):
     for ex in read_corpus(corpus_path):
         ents = [Entity(s.label, s.start, s.end, ex.text[s.start:s.end]) for s in ex.spans]
         assert trim_function_words(ex.text, ents) == ents
+
+
+def test_tagger_runs_the_unlinked_steps_as_configured() -> None:
+    """Entities = the documented steps applied to the decoded spans: both ``drop_unlinked_*``
+    steps with the folder's settings by default, none with ``drop_unlinked=False``."""
+    from pkharvest.model.config import ModelConfig
+    from pkharvest.model.decoding import POSTPROCESS_STEPS, postprocess
+    from pkharvest.model.tagger import PKTagger
+
+    torch.manual_seed(10)  # untrained heads whose noise includes parameters with values
+    tagger = PKTagger.create(ModelConfig(labels=("PK", "VALUE", "UNITS", "RANGE", "COMPARE")))
+    texts = ["Vancomycin clearance was 4.2 L/h and the volume of distribution was 52 L.",
+             "Cmax ranged from 20 to 35 mg/L after a 1 g dose; the total AUC in plasma rose."]
+    labels = tagger.config.labels
+    keep = [s for s in POSTPROCESS_STEPS if not s.startswith("drop_unlinked")]
+
+    def check(expected_steps: list[str], **kw) -> list:
+        preds = tagger.predict_detailed(texts, **kw)
+        for t, p in zip(texts, preds, strict=True):
+            assert p.entities == postprocess(t, p.decoded, labels, expected_steps)
+        return [e for p in preds for e in p.entities]
+
+    everything = check(keep, drop_unlinked=False)
+    default = check(list(POSTPROCESS_STEPS))
+    assert check(list(POSTPROCESS_STEPS), drop_unlinked=True) == default
+    assert len(default) < len(everything)  # this noise has something to drop
+    tagger.config.drop_unlinked_parameters = False
+    check([*keep, "drop_unlinked_units"])
+    tagger.config.drop_unlinked_units = False
+    check(keep)

@@ -333,9 +333,9 @@ def vocabulary_phrases(text: str, entities: list[Entity], label: str = "PK") -> 
     (:data:`pkharvest.normalise.parameters.VOCABULARY`, matched as for the word features:
     greedy longest, case-insensitive) to that spelling: "peak concentration" of "time to peak
     concentration", "AUC" of "AUC(0-∞)", "volumes" of "volumes of distribution" (plural
-    endings folded on both sides). Unless the
-    spelling reaches into another entity. One of the 269 PK spans of train and dev lies inside
-    a longer spelling ("half-life" of "mean half-life", whose synonym was removed for that)."""
+    endings folded on both sides), unless the spelling reaches into another entity. No PK span
+    of the corpus lies inside a longer spelling (tested; the synonym "mean half-life" was
+    removed from the vocabulary for that, normalisation reads "mean" as a modifier anyway)."""
     words = list(WORD_PATTERN.finditer(text))
     marks = pk_phrase_marks([w.group() for w in words], fold_plurals=True)
     phrases: list[tuple[int, int]] = []

@@ -197,12 +197,13 @@ class PKTagger:
                             buckets[s].append(int(logits["mcls"][k].argmax()))
         finally:
             self.network.train(was_training)
-        off = set() if drop_unlinked else {"drop_unlinked_units", "drop_unlinked_parameters"}
         if drop_unlinked is None:
-            off = {step for step, on in (
-                ("drop_unlinked_units", self.config.drop_unlinked_units),
-                ("drop_unlinked_parameters", self.config.drop_unlinked_parameters)) if not on}
-        steps = [st for st in POSTPROCESS_STEPS if st not in off]
+            unlinked = {"drop_unlinked_units": self.config.drop_unlinked_units,
+                        "drop_unlinked_parameters": self.config.drop_unlinked_parameters}
+        else:
+            unlinked = dict.fromkeys(("drop_unlinked_units", "drop_unlinked_parameters"),
+                                     drop_unlinked)
+        steps = [st for st in POSTPROCESS_STEPS if unlinked.get(st, True)]
         out = []
         for s, sent in enumerate(encoded):
             c = counts[s].clamp(min=1.0).unsqueeze(-1)
