@@ -27,7 +27,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 from pkharvest.corpus.reader import apply_view, read_corpus
 from pkharvest.corpus.records import ENTITY_LABELS
 from pkharvest.corpus.splits import DEFAULT_PROPORTIONS, DEFAULT_SEED, split_by_article
-from pkharvest.model.decoding import POSTPROCESS_STEPS, postprocess
+from pkharvest.model.decoding import POSTPROCESS_STEPS, postprocess_stages
 from pkharvest.model.tagger import PKTagger
 from pkharvest.training.metrics import span_scores
 from pkharvest.training.trainer import TrainConfig, train
@@ -74,11 +74,10 @@ def main() -> None:
 
     rows = {}
     gold = [[(s.start, s.end, s.label) for s in ex.spans] for _, ex, _ in decoded]
+    stages = [postprocess_stages(ex.text, ents, ENTITY_LABELS) for _, ex, ents in decoded]
     for n in range(len(POSTPROCESS_STEPS) + 1):
         steps = POSTPROCESS_STEPS[:n]
-        pred = [[(e.start, e.end, e.label)
-                 for e in postprocess(ex.text, ents, ENTITY_LABELS, steps)]
-                for _, ex, ents in decoded]
+        pred = [[(e.start, e.end, e.label) for e in st[n]] for st in stages]
         pooled = span_scores(gold, pred, ENTITY_LABELS)
         per_fold = []
         for k in range(args.folds):

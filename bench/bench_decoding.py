@@ -21,7 +21,7 @@ from rich.table import Table
 
 from pkharvest.corpus.reader import apply_view, read_corpus
 from pkharvest.corpus.splits import DEFAULT_PROPORTIONS, DEFAULT_SEED, split_by_article
-from pkharvest.model.decoding import POSTPROCESS_STEPS, postprocess
+from pkharvest.model.decoding import POSTPROCESS_STEPS, postprocess_stages
 from pkharvest.model.tagger import PKTagger
 from pkharvest.training.metrics import span_scores
 
@@ -47,11 +47,10 @@ def main() -> None:
         gold = [[(s.start, s.end, s.label) for s in ex.spans if s.label in labels]
                 for ex in part]
         preds = tagger.predict_detailed([ex.text for ex in part])  # p.decoded: before the steps
+        stages = [postprocess_stages(p.text, p.decoded, labels) for p in preds]
         cells = []
         for k in range(len(POSTPROCESS_STEPS) + 1):
-            steps = POSTPROCESS_STEPS[:k]
-            pred = [[(e.start, e.end, e.label)
-                     for e in postprocess(p.text, p.decoded, labels, steps)] for p in preds]
+            pred = [[(e.start, e.end, e.label) for e in st[k]] for st in stages]
             s = span_scores(gold, pred, labels, "strict")
             pk = s["per_label"].get("PK", {}).get("f1", float("nan"))
             cells.append(f"{s['micro']['f1']:.3f} / PK {pk:.3f}")

@@ -255,6 +255,11 @@ def whole_numbers(text: str, entities: list[Entity]) -> list[Entity]:
     return out
 
 
+def _free(entities: list[Entity], i: int, start: int, end: int) -> bool:
+    """Whether ``start:end`` overlaps no entity but the ``i``-th (which it would replace)."""
+    return not any(o.start < end and o.end > start for j, o in enumerate(entities) if j != i)
+
+
 _DASHES = "-‐‑–"
 
 
@@ -286,9 +291,7 @@ def whole_words(text: str, entities: list[Entity], label: str = "PK") -> list[En
             end += 1
         while _joined(text, start - 1, -1):
             start -= 1
-        others = [o for j, o in enumerate(entities) if j != i]
-        if (start, end) != (ent.start, ent.end) and not any(
-                o.start < end and o.end > start for o in others):
+        if (start, end) != (ent.start, ent.end) and _free(entities, i, start, end):
             ent = Entity(label, start, end, text[start:end], ent.score)
         out.append(ent)
     return out
@@ -349,8 +352,7 @@ def vocabulary_phrases(text: str, entities: list[Entity], label: str = "PK") -> 
         if ent.label == label:
             for start, end in phrases:
                 if start <= ent.start and ent.end <= end and (start, end) != (ent.start, ent.end) \
-                        and not any(o.start < end and o.end > start
-                                    for j, o in enumerate(entities) if j != i):
+                        and _free(entities, i, start, end):
                     ent = Entity(label, start, end, text[start:end], ent.score)
                     break
         out.append(ent)
@@ -391,12 +393,15 @@ _STEPS: dict[str, tuple[Callable[[str, list[Entity]], list[Entity]], str | None]
     "drop_unlinked_parameters": (drop_unlinked_parameters, "VALUE"),
 }
 POSTPROCESS_STEPS: tuple[str, ...] = tuple(_STEPS)
+# The steps ``predict(..., drop_unlinked=...)`` switches, each with its ModelConfig flag.
+UNLINKED_STEPS: tuple[str, ...] = ("drop_unlinked_units", "drop_unlinked_parameters")
 
 
-def postprocess(text: str, entities: list[Entity], labels: Sequence[str],
-                steps: Sequence[str] = POSTPROCESS_STEPS) -> list[Entity]:
-    """Apply the post-processing ``steps`` (names from :data:`POSTPROCESS_STEPS`) to decoded
-    entities; a step whose label the model does not predict is skipped."""
+def postprocess_stages(text: str, entities: list[Entity], labels: Sequence[str],
+                       steps: Sequence[str] = POSTPROCESS_STEPS) -> list[list[Entity]]:
+    """The entities before any step and after each of ``steps`` in turn (``len(steps) + 1``
+    lists; each step runs once), for benchmarks that score every stage."""
+    stages = [entities]
     for step in steps:
         if step not in _STEPS:
             raise ValueError(f"unknown post-processing step {step!r}; choose from "
@@ -404,4 +409,12 @@ def postprocess(text: str, entities: list[Entity], labels: Sequence[str],
         func, needed = _STEPS[step]
         if needed is None or needed in labels:
             entities = func(text, entities)
-    return entities
+        stages.append(entities)
+    return stages
+
+
+def postprocess(text: str, entities: list[Entity], labels: Sequence[str],
+                steps: Sequence[str] = POSTPROCESS_STEPS) -> list[Entity]:
+    """Apply the post-processing ``steps`` (names from :data:`POSTPROCESS_STEPS`) to decoded
+    entities; a step whose label the model does not predict is skipped."""
+    return postprocess_stages(text, entities, labels, steps)[-1]

@@ -33,6 +33,7 @@ from pkharvest.errors import ModelError
 from pkharvest.model.config import ModelConfig, resolve_encoder
 from pkharvest.model.decoding import (
     POSTPROCESS_STEPS,
+    UNLINKED_STEPS,
     balance_brackets,
     postprocess,
     spans_from_tags,
@@ -197,13 +198,9 @@ class PKTagger:
                             buckets[s].append(int(logits["mcls"][k].argmax()))
         finally:
             self.network.train(was_training)
-        if drop_unlinked is None:
-            unlinked = {"drop_unlinked_units": self.config.drop_unlinked_units,
-                        "drop_unlinked_parameters": self.config.drop_unlinked_parameters}
-        else:
-            unlinked = dict.fromkeys(("drop_unlinked_units", "drop_unlinked_parameters"),
-                                     drop_unlinked)
-        steps = [st for st in POSTPROCESS_STEPS if unlinked.get(st, True)]
+        # an unlinked step runs when its ModelConfig flag (same name) says so, unless overridden
+        steps = [st for st in POSTPROCESS_STEPS if st not in UNLINKED_STEPS or (
+            getattr(self.config, st) if drop_unlinked is None else drop_unlinked)]
         out = []
         for s, sent in enumerate(encoded):
             c = counts[s].clamp(min=1.0).unsqueeze(-1)
