@@ -3,10 +3,11 @@
     .venv/bin/python bench/bench_model.py [--model DIR] [--corpus PATH] [--train] [--fraction F]
         [--weighting W] [--seed N] [--threads N]
 
-With ``--train`` a model is first trained with the project defaults (train/dev split of the
-corpus, split seed 13) and its wall time printed; otherwise the model folder (default: the
-project model) is scored. Scores are on the test split of the same article-grouped split, so a
-model trained by ``pkharvest train`` with the default ``--split`` is scored on unseen articles.
+With ``--train`` a model is first trained with the project defaults (``training_sets``: the train
+and dev splits of the corpus at fraction 1, split seed 13) and its wall time printed; otherwise
+the model folder (default: the project model) is scored. Scores are on the test split of the
+same article-grouped split, so a model trained by ``pkharvest train`` with the default
+``--split`` is scored on unseen articles.
 Throughput: every corpus sentence tagged once, batch 32, after one warm-up batch.
 """
 
@@ -20,11 +21,11 @@ from pathlib import Path
 import torch
 
 from pkharvest.corpus.reader import apply_view, read_corpus
-from pkharvest.corpus.sample import downsample
 from pkharvest.corpus.splits import DEFAULT_PROPORTIONS, DEFAULT_SEED, split_by_article
 from pkharvest.model.tagger import PKTagger
 from pkharvest.paths import default_model_dir
 from pkharvest.training.evaluate import evaluate
+from pkharvest.training.sets import training_sets
 from pkharvest.training.trainer import TrainConfig, train
 
 
@@ -51,9 +52,9 @@ def main() -> None:
         kw = dict(view=args.view, fraction=args.fraction, weighting=args.weighting,
                   seed=args.seed)
         cfg = TrainConfig.reference(**kw) if args.reference else TrainConfig(**kw)
-        tr = downsample(split.train, args.fraction, args.seed) if args.fraction < 1 \
-            else split.train
-        result = train(tr, split.dev, cfg, out_dir=args.model, progress=False)
+        sets = training_sets(apply_view(examples, args.view), cfg)
+        tr = sets.train
+        result = train(tr, sets.dev, cfg, out_dir=args.model, progress=False)
         tagger = result.tagger
         figures.update(train_wall_s=round(result.wall_time_s, 1), best_epoch=result.best_epoch,
                        epochs_run=result.epochs_run, steps=result.steps,

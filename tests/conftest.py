@@ -49,19 +49,23 @@ def eutils_fixtures() -> Path:
 
 @pytest.fixture(scope="session")
 def trained_model(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory):
-    """The default configuration trained on the train+dev parts of the seed-13 article split of
-    the shared corpus (trained once per test session; the test split stays unseen).
+    """The default configuration trained as ``pkharvest train`` does (``training_sets``: the
+    train + dev parts of the seed-13 article split of the shared corpus; trained once per test
+    session; the test split stays unseen).
 
     Returns ``(model_dir, split)``. ``PKHARVEST_TEST_MODEL`` may name a folder trained the same
     way (``pkharvest train --out DIR``) to skip training when iterating locally."""
-    from pkharvest.corpus.reader import read_corpus
+    from pkharvest.corpus.reader import apply_view, read_corpus
     from pkharvest.corpus.splits import split_by_article
+    from pkharvest.training.sets import training_sets
     from pkharvest.training.trainer import TrainConfig, train
 
-    split = split_by_article(read_corpus(corpus_path), (0.7, 0.15, 0.15), seed=13)
+    examples = apply_view(read_corpus(corpus_path), "full")
+    split = split_by_article(examples, (0.7, 0.15, 0.15), seed=13)
     reuse = os.environ.get("PKHARVEST_TEST_MODEL")
     if reuse:
         return Path(reuse), split
     out = tmp_path_factory.mktemp("trained") / "model"
-    train(split.train, split.dev, TrainConfig(), out_dir=out, progress=False)
+    sets = training_sets(examples, TrainConfig())
+    train(sets.train, sets.dev, TrainConfig(), out_dir=out, progress=False)
     return out, split

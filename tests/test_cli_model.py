@@ -41,6 +41,10 @@ def test_train_writes_model_folder(model_dir):
     assert "f1" in metrics["test"]["ner"]["strict"]["micro"]
     assert metrics["train_config"]["epochs"] == 1 and metrics["train_config"]["min_steps"] == 0
     assert metrics["train_config"]["mention_swap"] == 0.5
+    # the default at fraction 1: the dev split joins the training data, no early stopping
+    assert metrics["train_config"]["refit"] is True and metrics["n_dev"] == 0
+    assert metrics["n_train"] + metrics["n_test"] == 30 and metrics["n_test"] > 0
+    assert "no early stopping" in (model_dir / "README.md").read_text()
 
 
 @pytest.mark.slow
@@ -90,6 +94,9 @@ def test_errors_name_the_option(tmp_path, tiny_corpus):
     assert res.exit_code == 2 and "--fraction" in res.output
     res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--mention-swap", "2"])
     assert res.exit_code == 2 and "--mention-swap" in res.output
+    res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--fraction", "0.5",
+                              "--refit"])
+    assert res.exit_code == 2 and "--refit" in res.output
     res = runner.invoke(app, ["train", "--corpus", str(tmp_path / "missing.jsonl")])
     assert res.exit_code != 0 and "missing.jsonl" in res.output
     res = runner.invoke(app, ["tag", "--model", str(tmp_path)])
@@ -115,4 +122,8 @@ def test_train_reference_setup(tiny_corpus, tmp_path):
     cfg = json.loads((out / METRICS_FILE).read_text())["train_config"]
     assert (cfg["batch_size"], cfg["lr"], cfg["head_lr"], cfg["patience"]) == (32, 3e-5, 3e-5, 3)
     assert cfg["use_features"] is False and cfg["view"] == "pk"
+    # the reference set-up early-stops on the dev split
+    metrics = json.loads((out / METRICS_FILE).read_text())
+    assert cfg["refit"] is False and metrics["n_dev"] > 0 and "dev sentences" in \
+        (out / "README.md").read_text()
     assert json.loads((out / "config.json").read_text())["labels"] == ["PK"]

@@ -77,17 +77,21 @@ def train_cmd(
         None, "--mention-swap", help="Probability that a training sentence has its PK mentions "
         "replaced by other PK mentions of the training data, per epoch (default 0; see "
         "docs/model.md)."),
+    refit: bool | None = typer.Option(
+        None, "--refit/--no-refit", help="At --fraction 1, train on the train and dev splits "
+        "together for the whole schedule (no early stopping) [default: on; off with "
+        "--reference]. Below 1 the dev split is always held out for early stopping."),
     reference: bool = typer.Option(
         False, "--reference", help="Use the reference set-up (batch 32, max length 256, AdamW "
-        "3e-5, patience 3, ...) instead of the tuned defaults."),
+        "3e-5, patience 3 on the dev split, ...) instead of the tuned defaults."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Train the multi-task PK NER model, score it on the held-out test split and save it
     (weights, config, tokenizer, metrics.json, model card)."""
     from pkharvest.corpus.reader import apply_view, read_corpus
-    from pkharvest.corpus.sample import downsample
-    from pkharvest.corpus.splits import DEFAULT_SEED, parse_split, split_by_article
+    from pkharvest.corpus.splits import parse_split
     from pkharvest.training.evaluate import evaluate
+    from pkharvest.training.sets import training_sets
     from pkharvest.training.trainer import TrainConfig, train
 
     _check_view(view)
@@ -96,20 +100,22 @@ def train_cmd(
                                  "weighting": weighting, "seed": seed}
     for key, value in (("encoder", encoder), ("epochs", epochs), ("lr", lr),
                        ("batch_size", batch_size), ("max_length", max_length),
-                       ("mention_swap", mention_swap)):
+                       ("mention_swap", mention_swap), ("refit", refit)):
         if value is not None:
             overrides[key] = value
     if epochs is not None:
         overrides["min_steps"] = 0
+    if refit and fraction < 1.0:
+        raise UsageError("refitting on the dev split needs --fraction 1 (subsampled runs keep "
+                         "the dev split for early stopping)", option="--refit")
     if reference and lr is not None:
         overrides["head_lr"] = lr
     config = TrainConfig.reference(**overrides) if reference else TrainConfig(**overrides)
     examples = apply_view(read_corpus(corpus), view)
-    parts = split_by_article(examples, proportions, DEFAULT_SEED)
-    train_set = downsample(parts.train, fraction, seed) if fraction < 1.0 else parts.train
-    console.print(f"train {len(train_set)} · dev {len(parts.dev)} · test {len(parts.test)} "
-                  f"sentences (view {view}, weighting {config.weighting})", highlight=False)
-    result = train(train_set, parts.dev, config, progress=not quiet)
+    parts = training_sets(examples, config)
+    console.print(f"{parts.describe()} (view {view}, weighting {config.weighting})",
+                  highlight=False)
+    result = train(parts.train, parts.dev, config, progress=not quiet)
     tagger = result.tagger
     if parts.test:
         test = evaluate(tagger, parts.test)
@@ -117,8 +123,10 @@ def train_cmd(
         tagger.metrics["n_test"] = len(parts.test)
         console.print(_score_table(test, "held-out test split"))
     folder = tagger.save(out or default_model_dir())
-    console.print(f"model {tagger.version} saved to {folder} (best epoch {result.best_epoch} of "
-                  f"{result.epochs_run}, {result.wall_time_s:.0f} s)", highlight=False)
+    kept = (f"last epoch of {result.epochs_run}" if parts.refit or not parts.dev
+            else f"best epoch {result.best_epoch} of {result.epochs_run}")
+    console.print(f"model {tagger.version} saved to {folder} ({kept}, "
+                  f"{result.wall_time_s:.0f} s)", highlight=False)
 
 
 @app.command("evaluate")

@@ -81,7 +81,10 @@ def train_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if key not in names:
             known = ", ".join(sorted(names - set(PER_RUN_FIELDS)))
             raise UsageError(f"unknown training option {key!r} (known: {known})", option="--set")
-    full = TrainConfig(**options).to_dict()
+    if options.get("refit"):
+        raise UsageError("studies early-stop every run on the dev split of its seed (the "
+                         "method's protocol); refit is not a study option", option="--set")
+    full = TrainConfig(**{**options, "refit": False}).to_dict()
     return {k: v for k, v in full.items() if k not in PER_RUN_FIELDS}
 
 

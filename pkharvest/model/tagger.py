@@ -302,6 +302,15 @@ class PKTagger:
             f"constrained BIO decoding: {'on' if c.constrained_decoding else 'off'}",
             f"- units and comparators kept only when linked to a parameter's value: "
             f"{'on' if c.drop_unlinked_units else 'off'}",
+            f"- parameters kept only when given a value: "
+            f"{'on' if c.drop_unlinked_parameters else 'off'}",
+        ]
+        if "n_train" in self.metrics:
+            n_train, n_dev = self.metrics["n_train"], self.metrics.get("n_dev", 0)
+            lines.append(f"- trained on {n_train} sentences; " + (
+                f"best of {self.metrics.get('epochs_run')} epochs on {n_dev} dev sentences"
+                if n_dev else f"all {self.metrics.get('epochs_run')} epochs, no early stopping"))
+        lines += [
             "", "Load with `pkharvest.model.tagger.PKTagger.load(folder)`; see docs/model.md.",
             "",
         ]

@@ -39,7 +39,9 @@ class TrainConfig:
     has its digits replaced by random digits (same length, so spans stay put) in an epoch;
     ``mention_swap`` the probability that a training sentence has each of its PK mentions
     replaced by another PK mention of the training data (mention replacement, Dai & Adel 2020).
-    ``split`` and ``fraction`` describe how the data was prepared (recorded; used by the CLI).
+    ``split``, ``fraction`` and ``refit`` describe how the data was prepared (recorded; applied
+    by :func:`pkharvest.training.sets.training_sets`): with ``refit`` at fraction 1 the dev
+    split joins the training data and the whole schedule runs without early stopping.
     """
 
     view: str = "full"
@@ -69,6 +71,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     freeze_embeddings: bool = True
     threads: int | None = None
+    refit: bool = True
 
     def __post_init__(self) -> None:
         self.split = tuple(float(x) for x in self.split)  # type: ignore[assignment]
@@ -140,10 +143,12 @@ class TrainConfig:
     def reference(cls, **overrides: Any) -> TrainConfig:
         """The reference set-up: batch 32, max length 256, dropout 0.1, AdamW 3e-5 (encoder and
         heads alike) with 10 % warm-up and linear decay, weight decay 0.01, early stopping with
-        patience 3 (evaluated every epoch), no extra steps, features or augmentation."""
+        patience 3 (evaluated every epoch) on the dev split, no extra steps, features or
+        augmentation."""
         base = dict(batch_size=32, max_length=256, dropout=0.1, lr=3e-5, head_lr=3e-5,
                     warmup=0.1, weight_decay=0.01, patience=3, epochs=20, min_steps=0,
-                    eval_steps=1, use_features=False, augment=0.0, freeze_embeddings=False)
+                    eval_steps=1, use_features=False, augment=0.0, freeze_embeddings=False,
+                    refit=False)
         base.update(overrides)
         return cls(**base)
 
