@@ -287,8 +287,10 @@ def train(
         return max(0.0, (total_steps - step) / max(1, total_steps - warm))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
-    logger.info("training on %d windows (%d sentences), %d epochs x %d steps, eval every %d",
-                len(base_windows), len(train_examples), epochs, steps_per_epoch, eval_every)
+    logger.info("training on %d windows (%d sentences), %d epochs x %d steps, %s",
+                len(base_windows), len(train_examples), epochs, steps_per_epoch,
+                f"dev F1 every {eval_every} epoch(s)" if dev_examples
+                else "no dev set: the last epoch is kept")
 
     history: list[dict[str, Any]] = []
     best_f1, best_epoch, best_state, best_scores = -1.0, 0, None, {}
