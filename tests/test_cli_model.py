@@ -127,3 +127,15 @@ def test_train_reference_setup(tiny_corpus, tmp_path):
     assert cfg["refit"] is False and metrics["n_dev"] > 0 and "dev sentences" in \
         (out / "README.md").read_text()
     assert json.loads((out / "config.json").read_text())["labels"] == ["PK"]
+
+
+@pytest.mark.slow
+def test_train_fraction_keeps_dev_for_early_stopping(tiny_corpus, tmp_path):
+    out = tmp_path / "f50"
+    res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--out", str(out),
+                              "--fraction", "0.5", "--epochs", "1", "--max-length", "64",
+                              "--quiet"])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((out / METRICS_FILE).read_text())
+    assert metrics["train_config"]["refit"] is False and metrics["n_dev"] > 0
+    assert "best epoch" in res.output

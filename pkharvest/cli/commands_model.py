@@ -105,9 +105,11 @@ def train_cmd(
             overrides[key] = value
     if epochs is not None:
         overrides["min_steps"] = 0
-    if refit and fraction < 1.0:
-        raise UsageError("refitting on the dev split needs --fraction 1 (subsampled runs keep "
-                         "the dev split for early stopping)", option="--refit")
+    if fraction < 1.0:
+        if refit:
+            raise UsageError("refitting on the dev split needs --fraction 1 (subsampled runs "
+                             "keep the dev split for early stopping)", option="--refit")
+        overrides["refit"] = False  # recorded as it is applied (training_sets)
     if reference and lr is not None:
         overrides["head_lr"] = lr
     config = TrainConfig.reference(**overrides) if reference else TrainConfig(**overrides)

@@ -14,7 +14,6 @@ One rule shared by ``pkharvest train`` and the benchmarks:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,8 +21,6 @@ from pkharvest.corpus.records import Example
 from pkharvest.corpus.sample import downsample
 from pkharvest.corpus.splits import DEFAULT_SEED, split_by_article
 from pkharvest.training.trainer import TrainConfig
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
