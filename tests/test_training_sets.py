@@ -62,3 +62,10 @@ def test_studies_refuse_refit() -> None:
     with pytest.raises(UsageError) as err:
         train_options({"refit": True})
     assert err.value.option == "--set"
+
+
+def test_all_data_recipe(examples: list[Example]) -> None:
+    """`--split 0.85,0.15,0`: no test split, refit joins the dev share — every sentence trains."""
+    sets = training_sets(examples, TrainConfig(split=(0.85, 0.15, 0.0)))
+    assert sets.refit and sets.test == [] and sets.dev == []
+    assert sorted(_ids(sets.train)) == sorted(_ids(examples))
