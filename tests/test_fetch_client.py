@@ -120,6 +120,17 @@ def test_post_by_default_for_long_lists(server: EutilsServer) -> None:
     assert [r.method for r in server.requests] == ["POST"]
 
 
+def test_long_query_goes_by_post(server: EutilsServer) -> None:
+    c = client(server)
+    short = c.search("midazolam", 100)
+    long_query = "(" + " OR ".join(["midazolam[tiab]"] * 200) + ")"  # ~3.4 kB URL-encoded
+    res = c.search(long_query, 100)
+    assert res.pmids == short.pmids and len(res.pmids) == 30
+    methods = [r.method for r in server.requests if r.endpoint == "esearch"]
+    assert methods == ["GET", "POST"]  # the short query stays a GET
+    assert server.requests[-1].params["term"] == long_query
+
+
 def test_date_filters(server: EutilsServer) -> None:
     c = client(server)
     res = c.search("midazolam", 100, mindate="2019/03/01", maxdate="2019/05/31")

@@ -55,6 +55,9 @@ DB = "pubmed"
 ESEARCH_PAGE_MAX = 10_000
 #: NCBI asks for POST when a request carries more than about 200 UIDs.
 POST_THRESHOLD = 200
+#: An ESearch term longer than this once URL-encoded goes by POST: URLs of several kilobytes
+#: are refused by servers and proxies on the way, and NCBI asks for POST for long requests.
+ESEARCH_POST_CHARS = 2000
 DATETYPES = ("edat", "pdat", "mdat", "crdt")
 _DATE = re.compile(r"^\d{4}(/\d{1,2}(/\d{1,2})?)?$")
 
@@ -311,6 +314,7 @@ class EutilsClient:
         lo = _format_date(mindate, "mindate")
         hi = _format_date(maxdate, "maxdate")
         base: dict[str, str] = {"db": DB, "term": query.strip(), "usehistory": "y"}
+        post = len(urllib.parse.quote_plus(base["term"])) > ESEARCH_POST_CHARS
         if lo or hi:
             base.update(datetype=datetype, mindate=lo or "1800", maxdate=hi or "3000")
 
@@ -325,7 +329,7 @@ class EutilsClient:
             }
             if first is not None and first.webenv:
                 params["WebEnv"] = first.webenv
-            page = self._request(ESEARCH, params, parse_esearch_xml)
+            page = self._request(ESEARCH, params, parse_esearch_xml, post=post)
             if first is None:
                 first = page
             pmids.extend(page.pmids)
