@@ -21,7 +21,6 @@ from pathlib import Path
 import torch
 
 from pkharvest.corpus.reader import apply_view, read_corpus
-from pkharvest.corpus.splits import DEFAULT_PROPORTIONS, DEFAULT_SEED, split_by_article
 from pkharvest.model.tagger import PKTagger
 from pkharvest.paths import default_model_dir
 from pkharvest.training.evaluate import evaluate
@@ -46,15 +45,13 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     examples = read_corpus(args.corpus)
-    split = split_by_article(apply_view(examples, args.view), DEFAULT_PROPORTIONS, DEFAULT_SEED)
+    kw = dict(view=args.view, fraction=args.fraction, weighting=args.weighting, seed=args.seed)
+    cfg = TrainConfig.reference(**kw) if args.reference else TrainConfig(**kw)
+    split = training_sets(apply_view(examples, args.view), cfg)  # one article split for all
     figures: dict = {"threads": torch.get_num_threads()}
     if args.train:
-        kw = dict(view=args.view, fraction=args.fraction, weighting=args.weighting,
-                  seed=args.seed)
-        cfg = TrainConfig.reference(**kw) if args.reference else TrainConfig(**kw)
-        sets = training_sets(apply_view(examples, args.view), cfg)
-        tr = sets.train
-        result = train(tr, sets.dev, cfg, out_dir=args.model, progress=False)
+        tr = split.train
+        result = train(tr, split.dev, cfg, out_dir=args.model, progress=False)
         tagger = result.tagger
         figures.update(train_wall_s=round(result.wall_time_s, 1), best_epoch=result.best_epoch,
                        epochs_run=result.epochs_run, steps=result.steps,

@@ -56,16 +56,13 @@ def trained_model(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory):
     Returns ``(model_dir, split)``. ``PKHARVEST_TEST_MODEL`` may name a folder trained the same
     way (``pkharvest train --out DIR``) to skip training when iterating locally."""
     from pkharvest.corpus.reader import apply_view, read_corpus
-    from pkharvest.corpus.splits import split_by_article
     from pkharvest.training.sets import training_sets
     from pkharvest.training.trainer import TrainConfig, train
 
-    examples = apply_view(read_corpus(corpus_path), "full")
-    split = split_by_article(examples, (0.7, 0.15, 0.15), seed=13)
+    split = training_sets(apply_view(read_corpus(corpus_path), "full"), TrainConfig())
     reuse = os.environ.get("PKHARVEST_TEST_MODEL")
     if reuse:
         return Path(reuse), split
     out = tmp_path_factory.mktemp("trained") / "model"
-    sets = training_sets(examples, TrainConfig())
-    train(sets.train, sets.dev, TrainConfig(), out_dir=out, progress=False)
+    train(split.train, split.dev, TrainConfig(), out_dir=out, progress=False)
     return out, split

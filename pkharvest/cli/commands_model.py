@@ -125,7 +125,7 @@ def train_cmd(
         tagger.metrics["n_test"] = len(parts.test)
         console.print(_score_table(test, "held-out test split"))
     folder = tagger.save(out or default_model_dir())
-    kept = (f"last epoch of {result.epochs_run}" if parts.refit or not parts.dev
+    kept = (f"last epoch of {result.epochs_run}" if not parts.dev
             else f"best epoch {result.best_epoch} of {result.epochs_run}")
     console.print(f"model {tagger.version} saved to {folder} ({kept}, "
                   f"{result.wall_time_s:.0f} s)", highlight=False)
