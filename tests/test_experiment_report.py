@@ -56,7 +56,7 @@ def test_report_has_tables_figures_and_the_known_effect(filled: Path, tmp_path: 
     assert "| configuration | 1 | 0.5 | 0.1 |" in text
     assert re.search(r"\| uncertainty \| 0\.\d{4} ± 0\.\d{4} \(4\) \|", text)
     # the ANOVA table and the constructed effect, read back from the result
-    assert "| source | F | df | df error | p | partial η² |" in text
+    assert "| source | F | df | df error | p | ε (GG) | p (GG) | partial η² |" in text
     anova = report.anovas["pk"]
     assert anova.subjects_used == [0, 1, 2, 3]
     assert anova.row("configuration").p < 0.001 and anova.row("configuration").df_den == 3

@@ -144,3 +144,48 @@ def test_identical_scores_give_an_undefined_f_and_a_note() -> None:
     result = rm_anova(df, "value", "seed", ["configuration", "fraction"])
     assert result.ok and np.isnan(result.row("configuration").f)
     assert any("F is undefined" in n for n in result.notes)
+
+
+def _heteroscedastic_design() -> pd.DataFrame:
+    """3 configurations x 4 fractions x 7 seeds; configuration "b" gets noisier with the
+    fraction, so the sphericity assumption does not hold."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for s in range(7):
+        offset = rng.normal(0, 0.05)
+        for config in ("a", "b", "c"):
+            for fraction in (0.025, 0.1, 0.5, 1.0):
+                sd = 0.01 + 0.05 * fraction * (config == "b")
+                rows.append({"seed": s, "configuration": config, "fraction": str(fraction),
+                             "value": 0.5 + 0.2 * fraction + offset + rng.normal(0, sd)})
+    return pd.DataFrame(rows)
+
+
+def test_greenhouse_geisser_matches_an_independent_implementation() -> None:
+    # reference: pingouin 0.7.0 rm_anova(..., correction=True) on this very design, computed
+    # once in a separate environment (pingouin is not a dependency of pkharvest)
+    df = _heteroscedastic_design()
+    result = rm_anova(df, "value", "seed", ["configuration", "fraction"])
+    expected = {
+        "configuration": (0.599767, 9.368932e-01),
+        "fraction": (0.525354, 5.377905e-09),
+        "configuration:fraction": (0.335327, 4.407755e-01),
+    }
+    for source, (eps, p_gg) in expected.items():
+        row = result.row(source)
+        assert row.eps_gg == pytest.approx(eps, abs=1e-6)
+        assert row.p_gg == pytest.approx(p_gg, rel=1e-5)
+        if row.f > 1:  # fewer degrees of freedom: a larger F is needed for the same p
+            assert row.p_gg > row.p
+    one_way = rm_anova(df[df.configuration == "a"], "value", "seed", ["fraction"]).row("fraction")
+    assert one_way.eps_gg == pytest.approx(0.689973, abs=1e-6)
+    assert one_way.p_gg == pytest.approx(1.157021e-12, rel=1e-5)
+
+
+def test_greenhouse_geisser_is_one_for_two_levels_and_bounded_otherwise() -> None:
+    result = rm_anova(_design(effect=0.05), "value", "seed", ["configuration", "fraction"])
+    config = result.row("configuration")  # two levels: sphericity holds trivially
+    assert config.eps_gg == 1.0 and config.p_gg == pytest.approx(config.p)
+    for source in ("fraction", "configuration:fraction"):
+        row = result.row(source)
+        assert 1 / row.df_num <= row.eps_gg <= 1.0

@@ -161,7 +161,9 @@ def _anova_section(view: str, main: pd.DataFrame, metric: str, report: Report) -
     lines = ["### Repeated-measures ANOVA", ""]
     lines += [
         f"`statsmodels` AnovaRM of test `{metric}`; subjects = seeds; within-factors "
-        "configuration and training fraction.",
+        "configuration and training fraction. ε (GG) is the Greenhouse–Geisser estimate of "
+        "sphericity and p (GG) the p-value with both degrees of freedom scaled by it (read "
+        "this one for the fraction factor, whose scores spread differently at each level).",
         "",
     ]
     if main.empty:
@@ -180,10 +182,10 @@ def _anova_lines(result: AnovaResult) -> list[str]:
         lines.append(f"- subjects used ({result.subject}): {shown}")
         lines.append("")
         lines += _table(
-            ["source", "F", "df", "df error", "p", "partial η²"],
+            ["source", "F", "df", "df error", "p", "ε (GG)", "p (GG)", "partial η²"],
             [
                 [r.source, f"{r.f:.3f}", f"{r.df_num:g}", f"{r.df_den:g}", _p(r.p),
-                 f"{r.partial_eta_sq:.3f}"]
+                 f"{r.eps_gg:.3f}", _p(r.p_gg), f"{r.partial_eta_sq:.3f}"]
                 for r in result.rows
             ],
         )  # fmt: skip

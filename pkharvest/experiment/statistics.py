@@ -1,5 +1,6 @@
 """Statistics of a study, computed from stored runs only: seed summaries, repeated-measures
-ANOVA (statsmodels ``AnovaRM``), ablation deltas and the task-pairing ANOVA."""
+ANOVA (statsmodels ``AnovaRM``, with the Greenhouse–Geisser sphericity correction), ablation
+deltas and the task-pairing ANOVA."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import linalg
+from scipy import stats as sps
 from statsmodels.stats.anova import AnovaRM
 from statsmodels.stats.weightstats import DescrStatsW
 
@@ -23,6 +26,10 @@ class AnovaRow:
     df_num: float
     df_den: float
     p: float
+    eps_gg: float = 1.0
+    """Greenhouse–Geisser epsilon (1 for an effect with one degree of freedom)."""
+    p_gg: float = float("nan")
+    """p with both degrees of freedom multiplied by ``eps_gg``."""
 
     @property
     def partial_eta_sq(self) -> float:
@@ -113,13 +120,18 @@ def rm_anova(
         warnings.simplefilter("ignore", RuntimeWarning)
         table = AnovaRM(df, depvar=depvar, subject=subject, within=list(factors)).fit().anova_table
     for source, r in table.iterrows():
+        f, df_num, df_den = float(r["F Value"]), float(r["Num DF"]), float(r["Den DF"])
+        eps = greenhouse_geisser(df, depvar, subject, factors, str(source).split(":"))
         result.rows.append(
             AnovaRow(
                 source=str(source),
-                f=float(r["F Value"]),
-                df_num=float(r["Num DF"]),
-                df_den=float(r["Den DF"]),
+                f=f,
+                df_num=df_num,
+                df_den=df_den,
                 p=float(r["Pr > F"]),
+                eps_gg=eps,
+                p_gg=float(sps.f.sf(f, eps * df_num, eps * df_den)) if np.isfinite(f)
+                else float("nan"),
             )
         )
     undefined = [r.source for r in result.rows if not np.isfinite(r.f)]
@@ -129,6 +141,38 @@ def rm_anova(
             "(e.g. identical scores)"
         )
     return result
+
+
+def greenhouse_geisser(
+    data: pd.DataFrame, depvar: str, subject: str, factors: Sequence[str],
+    effect: Sequence[str],
+) -> float:
+    """Greenhouse–Geisser epsilon of the within-subject ``effect`` (a factor, or the factors of
+    an interaction) in a balanced design of ``factors``.
+
+    Written here because statsmodels' ``AnovaRM`` gives uncorrected F tests only and pingouin,
+    which has the correction, would bring seaborn and xarray for one formula. The textbook
+    estimate (Greenhouse & Geisser 1959; as in pingouin and SPSS): project every subject's cell
+    scores on orthonormal contrasts of the effect (Helmert-like contrasts of the effect's
+    factors, averaged over the other factors, Kronecker-combined), take their covariance ``S``
+    (p × p) and ε = tr(S)² / (p · tr(S²)), which lies in [1/p, 1]; 1 when p = 1.
+    """
+    wide = data.pivot_table(index=subject, columns=list(factors), values=depvar,
+                            aggfunc="mean", observed=True).sort_index(axis=1)
+    contrast = np.ones((1, 1))
+    for w in factors:  # column order of ``wide``: the first factor varies slowest
+        k = data[w].nunique()
+        part = (linalg.null_space(np.ones((1, k))) if w in effect
+                else np.full((k, 1), 1.0 / np.sqrt(k)))
+        contrast = np.kron(contrast, part)
+    p = contrast.shape[1]
+    if p == 1:
+        return 1.0
+    cov = np.cov(wide.to_numpy() @ contrast, rowvar=False, ddof=1)
+    denominator = p * np.trace(cov @ cov)
+    if denominator == 0:  # no variance at all: F is undefined anyway
+        return 1.0
+    return float(min(1.0, max(1.0 / p, np.trace(cov) ** 2 / denominator)))
 
 
 def describe(data: pd.DataFrame, by: Sequence[str], value: str = "value") -> pd.DataFrame:
