@@ -53,7 +53,7 @@ class TrainConfig:
     batch_size: int = 16
     lr: float = 2e-4
     head_lr: float = 2e-3
-    epochs: int = 20
+    epochs: int = 30
     min_steps: int = 160
     patience: int = 4
     eval_steps: int = 20
