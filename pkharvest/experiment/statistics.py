@@ -28,8 +28,13 @@ class AnovaRow:
     p: float
     eps_gg: float = 1.0
     """Greenhouse–Geisser epsilon (1 for an effect with one degree of freedom)."""
-    p_gg: float = float("nan")
-    """p with both degrees of freedom multiplied by ``eps_gg``."""
+
+    @property
+    def p_gg(self) -> float:
+        """p with both degrees of freedom multiplied by ``eps_gg`` (NaN where F is)."""
+        if not np.isfinite(self.f):
+            return float("nan")
+        return float(sps.f.sf(self.f, self.eps_gg * self.df_num, self.eps_gg * self.df_den))
 
     @property
     def partial_eta_sq(self) -> float:
@@ -120,18 +125,14 @@ def rm_anova(
         warnings.simplefilter("ignore", RuntimeWarning)
         table = AnovaRM(df, depvar=depvar, subject=subject, within=list(factors)).fit().anova_table
     for source, r in table.iterrows():
-        f, df_num, df_den = float(r["F Value"]), float(r["Num DF"]), float(r["Den DF"])
-        eps = greenhouse_geisser(df, depvar, subject, factors, str(source).split(":"))
         result.rows.append(
             AnovaRow(
                 source=str(source),
-                f=f,
-                df_num=df_num,
-                df_den=df_den,
+                f=float(r["F Value"]),
+                df_num=float(r["Num DF"]),
+                df_den=float(r["Den DF"]),
                 p=float(r["Pr > F"]),
-                eps_gg=eps,
-                p_gg=float(sps.f.sf(f, eps * df_num, eps * df_den)) if np.isfinite(f)
-                else float("nan"),
+                eps_gg=greenhouse_geisser(df, depvar, subject, factors, str(source).split(":")),
             )
         )
     undefined = [r.source for r in result.rows if not np.isfinite(r.f)]
