@@ -337,6 +337,28 @@ def test_known_letters_drops_stray_one_letter_parameters(corpus_path) -> None:
         assert known_letters(ex.text, ents) == ents, ex.text
 
 
+def test_drop_non_parameters_drops_mutations_statistics_and_unknown_words(corpus_path) -> None:
+    from pkharvest.corpus.reader import read_corpus
+    from pkharvest.model.decoding import drop_non_parameters
+    from pkharvest.records import Entity
+
+    text = ("Mutations: L10I/V (35.7%), A71T/V (35.7%), V82A (42.9%). Mean (SD) Cmax was "
+            "15 (2) ng/mL, a significant clearance of 4 L/h; the total half-lives 3 h, max 7.")
+    ents = _ents(text, ("PK", "L10I/V"), ("VALUE", "35.7"), ("PK", "T/V"), ("PK", "V82A"),
+                 ("PK", "(SD)"), ("PK", "Cmax"), ("VALUE", "15"), ("PK", "significant"),
+                 ("PK", "clearance"), ("PK", "total"), ("PK", "half-lives"), ("PK", "max"))
+    got = [e.text for e in drop_non_parameters(text, ents)]
+    assert got == ["35.7", "Cmax", "15", "clearance", "half-lives", "max"]
+    # statistics written out, in either case; a fuzzy vocabulary word stays
+    text = "Standard deviation 2, standard error of the mean 1, the clearence 3, CI 1-2"
+    ents = _ents(text, ("PK", "Standard deviation"), ("PK", "standard error of the mean"),
+                 ("PK", "clearence"), ("PK", "CI"))
+    assert [e.text for e in drop_non_parameters(text, ents)] == ["clearence"]
+    for ex in read_corpus(corpus_path):
+        ents = [Entity(s.label, s.start, s.end, ex.text[s.start:s.end]) for s in ex.spans]
+        assert drop_non_parameters(ex.text, ents) == ents, ex.text
+
+
 def test_vocabulary_phrases_leave_gold_pk_spans(corpus_path):
     from pkharvest.corpus.reader import read_corpus
     from pkharvest.model.decoding import vocabulary_phrases

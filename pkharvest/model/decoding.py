@@ -376,6 +376,50 @@ def known_letters(text: str, entities: list[Entity], label: str = "PK") -> list[
             if e.label != label or len(e.text) != 1 or e.text in symbols]
 
 
+# One-letter amino-acid codes: a substitution is written wild type, position, mutant(s).
+_AMINO = "ACDEFGHIKLMNPQRSTVWY"
+_MUTATION_RE = re.compile(rf"[{_AMINO}]\d{{1,4}}[{_AMINO}](?:/[{_AMINO}])*")
+_STATISTIC_RE = re.compile(
+    r"\(?(?:SD|SEM?|CI|standard deviation|standard error(?: of the mean)?|"
+    r"confidence interval)(?: \((?:SD|SEM?|CI)\))?\)?", re.IGNORECASE)
+_LONE_WORD_RE = re.compile(r"[a-z][a-z-]{3,}")
+
+
+def _enclosing_word(text: str, start: int, end: int) -> str:
+    """The whitespace-delimited word around ``start:end``, closing punctuation cut off."""
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return text[start:end].rstrip(",;:.)]")
+
+
+def drop_non_parameters(text: str, entities: list[Entity], label: str = "PK") -> list[Entity]:
+    """Drop ``label`` entities that cannot name a PK parameter: an amino-acid substitution or
+    a piece of one ("V82A", "T/V" of "A71T/V": resistance mutations listed with their
+    frequencies look like a parameter with a value), a statistic ("SD", "standard deviation
+    (SD)", "CI"), or a lone lower-case word of four letters or more that the parameter
+    vocabulary does not know, exactly or fuzzily
+    (:func:`pkharvest.normalise.parameters.lookup_parameter`): a modifier or fragment left
+    alone ("significant", "renal", "total", "elimination").
+    None of the corpus's PK spans is one of these (tested); its lone-word PK spans are all
+    vocabulary words ("half-life", "bioavailability", "clearance", "trough", "peak") but
+    "max" and "min", too short for the rule. Capitalised words are left alone: symbols such
+    as "Emax" are written that way. Measured on out-of-fold predictions of the
+    cross-validation (docs/model.md, session 6)."""
+    from pkharvest.normalise.parameters import lookup_parameter  # local: keeps Pint off import
+
+    def parameter_like(ent: Entity) -> bool:
+        if _MUTATION_RE.fullmatch(_enclosing_word(text, ent.start, ent.end)):
+            return False
+        if _STATISTIC_RE.fullmatch(ent.text):
+            return False
+        return not (_LONE_WORD_RE.fullmatch(ent.text)
+                    and lookup_parameter(ent.text).match is None)
+
+    return [e for e in entities if e.label != label or parameter_like(e)]
+
+
 # Entity post-processing after decoding, in this order (each measured on dev; docs/model.md):
 # step name → (function, label the model must predict for the step to run; None: always).
 # The two ``drop_unlinked_*`` steps must stay last: they link the entities the others have
@@ -386,6 +430,7 @@ _STEPS: dict[str, tuple[Callable[[str, list[Entity]], list[Entity]], str | None]
     "trim_function_words": (trim_function_words, "PK"),
     "vocabulary_phrases": (vocabulary_phrases, "PK"),
     "known_letters": (known_letters, "PK"),
+    "drop_non_parameters": (drop_non_parameters, "PK"),
     "attach_abbreviations": (attach_abbreviations, "PK"),
     "absorb_bsa_units": (absorb_bsa_units, "UNITS"),
     "whole_numbers": (whole_numbers, None),
