@@ -2,7 +2,7 @@
 strict F1 after each decoding step.
 
     .venv/bin/python bench/bench_cv.py --out /tmp/cv-models [--corpus FILE] [--folds 5]
-        [--mention-swap P] [--epochs N] [--refit] [--threads 1]
+        [--mention-swap P] [--augment P] [--epochs N] [--refit] [--threads 1]
 
 Sixty dev sentences cannot tell apart changes below ~0.03 F1; this gives every train + dev
 sentence (340 of the shared corpus) one prediction from a model that never saw its article, and
@@ -43,6 +43,8 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=None)
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--mention-swap", type=float, default=0.0)
+    ap.add_argument("--augment", type=float, default=None,
+                    help="digit-replacement probability [default: TrainConfig's]")
     ap.add_argument("--epochs", type=int, default=None, help="override (smoke runs)")
     ap.add_argument("--refit", action="store_true",
                     help="train on all other folds, no early stopping")
@@ -64,6 +66,8 @@ def main() -> None:
                  "refit": args.refit}
     if args.epochs is not None:
         overrides.update(epochs=args.epochs, min_steps=0)
+    if args.augment is not None:
+        overrides["augment"] = args.augment
     decoded = []  # (fold, example, raw entities)
     for k, fold in enumerate(folds):
         dev_k = None if args.refit else (k + 1) % args.folds

@@ -77,6 +77,9 @@ def train_cmd(
         None, "--mention-swap", help="Probability that a training sentence has its PK mentions "
         "replaced by other PK mentions of the training data, per epoch (default 0; see "
         "docs/model.md)."),
+    augment: float | None = typer.Option(
+        None, "--augment", help="Probability that a training sentence has its digits replaced "
+        "by random digits, per epoch (see docs/model.md)."),
     refit: bool | None = typer.Option(
         None, "--refit/--no-refit", help="At --fraction 1, train on the train and dev splits "
         "together for the whole schedule (no early stopping) [default: on; off with "
@@ -100,7 +103,7 @@ def train_cmd(
                                  "weighting": weighting, "seed": seed}
     for key, value in (("encoder", encoder), ("epochs", epochs), ("lr", lr),
                        ("batch_size", batch_size), ("max_length", max_length),
-                       ("mention_swap", mention_swap), ("refit", refit)):
+                       ("mention_swap", mention_swap), ("augment", augment), ("refit", refit)):
         if value is not None:
             overrides[key] = value
     if epochs is not None:
