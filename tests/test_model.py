@@ -342,11 +342,12 @@ def test_drop_non_parameters_drops_mutations_statistics_and_unknown_words(corpus
     from pkharvest.model.decoding import drop_non_parameters
     from pkharvest.records import Entity
 
-    text = ("Mutations: L10I/V (35.7%), A71T/V (35.7%), V82A (42.9%). Mean (SD) Cmax was "
+    text = ("Mutations: L10I/V (35.7%), A71T/V (35.7%), V82A (42.9%), (N88D). Mean (SD) Cmax was "
             "15 (2) ng/mL, a significant clearance of 4 L/h; the total half-lives 3 h, max 7.")
     ents = _ents(text, ("PK", "L10I/V"), ("VALUE", "35.7"), ("PK", "T/V"), ("PK", "V82A"),
-                 ("PK", "(SD)"), ("PK", "Cmax"), ("VALUE", "15"), ("PK", "significant"),
-                 ("PK", "clearance"), ("PK", "total"), ("PK", "half-lives"), ("PK", "max"))
+                 ("PK", "N88D"), ("PK", "(SD)"), ("PK", "Cmax"), ("VALUE", "15"),
+                 ("PK", "significant"), ("PK", "clearance"), ("PK", "total"), ("PK", "half-lives"),
+                 ("PK", "max"))
     got = [e.text for e in drop_non_parameters(text, ents)]
     assert got == ["35.7", "Cmax", "15", "clearance", "half-lives", "max"]
     # statistics written out, in either case; a fuzzy vocabulary word stays

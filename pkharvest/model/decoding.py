@@ -386,12 +386,12 @@ _LONE_WORD_RE = re.compile(r"[a-z][a-z-]{3,}")
 
 
 def _enclosing_word(text: str, start: int, end: int) -> str:
-    """The whitespace-delimited word around ``start:end``, closing punctuation cut off."""
+    """The whitespace-delimited word around ``start:end``, brackets and punctuation cut off."""
     while start > 0 and not text[start - 1].isspace():
         start -= 1
     while end < len(text) and not text[end].isspace():
         end += 1
-    return text[start:end].rstrip(",;:.)]")
+    return text[start:end].strip("([,;:.)]")
 
 
 def drop_non_parameters(text: str, entities: list[Entity], label: str = "PK") -> list[Entity]:
