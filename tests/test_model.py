@@ -360,6 +360,23 @@ def test_drop_non_parameters_drops_mutations_statistics_and_unknown_words(corpus
         assert drop_non_parameters(ex.text, ents) == ents, ex.text
 
 
+def test_attach_ratios_makes_the_ratio_the_parameter(corpus_path) -> None:
+    from pkharvest.corpus.reader import read_corpus
+    from pkharvest.model.decoding import attach_ratios
+    from pkharvest.records import Entity
+
+    text = "The AUCINR ratio was 1.04, Cmax ratios 0.9 and the AUC rationale 2; Cmax 5 ratio"
+    ents = _ents(text, ("PK", "AUCINR"), ("VALUE", "1.04"), ("PK", "Cmax"), ("PK", "ratios"),
+                 ("VALUE", "0.9"), ("PK", "AUC"), ("VALUE", "2"), ("PK", "Cmax"), ("VALUE", "5"))
+    got = [(e.label, e.text) for e in attach_ratios(text, ents)]
+    assert got == [("PK", "AUCINR ratio"), ("VALUE", "1.04"), ("PK", "Cmax ratios"),
+                   ("VALUE", "0.9"), ("PK", "AUC"), ("VALUE", "2"), ("PK", "Cmax"),
+                   ("VALUE", "5")]
+    for ex in read_corpus(corpus_path):
+        ents = [Entity(s.label, s.start, s.end, ex.text[s.start:s.end]) for s in ex.spans]
+        assert attach_ratios(ex.text, ents) == ents, ex.text
+
+
 def test_vocabulary_phrases_leave_gold_pk_spans(corpus_path):
     from pkharvest.corpus.reader import read_corpus
     from pkharvest.model.decoding import vocabulary_phrases

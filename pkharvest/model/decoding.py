@@ -161,6 +161,24 @@ def attach_abbreviations(text: str, entities: list[Entity], label: str = "PK") -
     return _extend_entities(text, entities, label, extension, lambda o: o.label == label)
 
 
+_RATIO_RE = re.compile(r"[ \t]ratios?\b", re.IGNORECASE)
+
+
+def attach_ratios(text: str, entities: list[Entity], label: str = "PK") -> list[Entity]:
+    """Extend a ``label`` entity over a "ratio" that follows it ("AUCINR" + " ratio"), taking
+    in a same-label entity there. A ratio of a parameter is a parameter of its own in the
+    annotation scheme (six PK spans of the corpus end in "ratio": "AUC(0,∞) ratio",
+    "accumulation ratio", "AUC0-24 h/MIC ratio"…; none is followed by one, tested), and the
+    value that follows is the ratio's, not the parameter's: without this an AUC ratio of 1.04
+    would be stored as an AUC of 1.04."""
+
+    def extension(ent: Entity) -> int | None:
+        m = _RATIO_RE.match(text, ent.end)
+        return None if m is None else m.end()
+
+    return _extend_entities(text, entities, label, extension, lambda o: o.label == label)
+
+
 _BSA_RE = re.compile(r"\s*(?:/|\bper\b)?\s*1[.·]73\s*(?:m2|m²|m\^2|sq\.?\s*m)(?![A-Za-z0-9])",
                      re.IGNORECASE)
 
@@ -432,6 +450,7 @@ _STEPS: dict[str, tuple[Callable[[str, list[Entity]], list[Entity]], str | None]
     "known_letters": (known_letters, "PK"),
     "drop_non_parameters": (drop_non_parameters, "PK"),
     "attach_abbreviations": (attach_abbreviations, "PK"),
+    "attach_ratios": (attach_ratios, "PK"),
     "absorb_bsa_units": (absorb_bsa_units, "UNITS"),
     "whole_numbers": (whole_numbers, None),
     "drop_unlinked_units": (drop_unlinked_units, "PK"),
