@@ -377,6 +377,23 @@ def test_attach_ratios_makes_the_ratio_the_parameter(corpus_path) -> None:
         assert attach_ratios(ex.text, ents) == ents, ex.text
 
 
+def test_attach_time_to_keeps_a_time_apart_from_its_concentration(corpus_path) -> None:
+    from pkharvest.corpus.reader import read_corpus
+    from pkharvest.model.decoding import attach_time_to
+    from pkharvest.records import Entity
+
+    text = ("The time to maximum plasma concentration (Tmax) was 15 min, the Time to reach the "
+            "peak 2 h; the time to Cmax 3 h; a lifetime to Cmax 4")
+    ents = _ents(text, ("PK", "maximum plasma concentration (Tmax)"), ("VALUE", "15"),
+                 ("PK", "peak"), ("VALUE", "2"), ("PK", "to"), ("PK", "Cmax"), ("PK", "Cmax"))
+    got = [e.text for e in attach_time_to(text, ents)]
+    assert got == ["time to maximum plasma concentration (Tmax)", "15",
+                   "Time to reach the peak", "2", "to", "Cmax", "Cmax"]
+    for ex in read_corpus(corpus_path):
+        ents = [Entity(s.label, s.start, s.end, ex.text[s.start:s.end]) for s in ex.spans]
+        assert attach_time_to(ex.text, ents) == ents, ex.text
+
+
 def test_vocabulary_phrases_leave_gold_pk_spans(corpus_path):
     from pkharvest.corpus.reader import read_corpus
     from pkharvest.model.decoding import vocabulary_phrases

@@ -179,6 +179,24 @@ def attach_ratios(text: str, entities: list[Entity], label: str = "PK") -> list[
     return _extend_entities(text, entities, label, extension, lambda o: o.label == label)
 
 
+_TIME_TO_RE = re.compile(r"\btime to (?:reach )?(?:the )?$", re.IGNORECASE)
+
+
+def attach_time_to(text: str, entities: list[Entity], label: str = "PK") -> list[Entity]:
+    """Grow a ``label`` entity back over a "time to (reach) (the)" right before it ("time to"
+    + "maximum plasma concentration (Tmax)"), unless that reaches into another entity. The
+    time to a concentration is another parameter than the concentration: cut short, a Tmax of
+    15 min is read as a Cmax. No PK span of the corpus is preceded by "time to" (tested); five
+    start with it."""
+    out: list[Entity] = []
+    for i, ent in enumerate(entities):
+        if ent.label == label and (m := _TIME_TO_RE.search(text, 0, ent.start)) \
+                and _free(entities, i, m.start(), ent.end):
+            ent = Entity(label, m.start(), ent.end, text[m.start() : ent.end], ent.score)
+        out.append(ent)
+    return out
+
+
 _BSA_RE = re.compile(r"\s*(?:/|\bper\b)?\s*1[.·]73\s*(?:m2|m²|m\^2|sq\.?\s*m)(?![A-Za-z0-9])",
                      re.IGNORECASE)
 
@@ -451,6 +469,7 @@ _STEPS: dict[str, tuple[Callable[[str, list[Entity]], list[Entity]], str | None]
     "drop_non_parameters": (drop_non_parameters, "PK"),
     "attach_abbreviations": (attach_abbreviations, "PK"),
     "attach_ratios": (attach_ratios, "PK"),
+    "attach_time_to": (attach_time_to, "PK"),
     "absorb_bsa_units": (absorb_bsa_units, "UNITS"),
     "whole_numbers": (whole_numbers, None),
     "drop_unlinked_units": (drop_unlinked_units, "PK"),
