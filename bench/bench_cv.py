@@ -42,7 +42,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True, help="folder for the fold models")
     ap.add_argument("--corpus", type=Path, default=None)
     ap.add_argument("--folds", type=int, default=5)
-    ap.add_argument("--mention-swap", type=float, default=0.0)
+    ap.add_argument("--mention-swap", type=float, default=None,
+                    help="mention-replacement probability [default: TrainConfig's]")
     ap.add_argument("--augment", type=float, default=None,
                     help="digit-replacement probability [default: TrainConfig's]")
     ap.add_argument("--epochs", type=int, default=None, help="override (smoke runs)")
@@ -62,12 +63,12 @@ def main() -> None:
     print(f"{len(pool)} train + dev sentences in {args.folds} folds: "
           f"{', '.join(str(len(f)) for f in folds)}")
 
-    overrides = {"threads": args.threads, "mention_swap": args.mention_swap,
-                 "refit": args.refit}
+    overrides = {"threads": args.threads, "refit": args.refit}
     if args.epochs is not None:
         overrides.update(epochs=args.epochs, min_steps=0)
-    if args.augment is not None:
-        overrides["augment"] = args.augment
+    for key in ("mention_swap", "augment"):  # only what was given; TrainConfig has the rest
+        if getattr(args, key) is not None:
+            overrides[key] = getattr(args, key)
     decoded = []  # (fold, example, raw entities)
     for k, fold in enumerate(folds):
         dev_k = None if args.refit else (k + 1) % args.folds

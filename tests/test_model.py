@@ -383,9 +383,6 @@ def test_attach_time_to_keeps_a_time_apart_from_its_concentration() -> None:
                    "Time to reach the peak", "2", "to", "Cmax", "Cmax"]
 
 
-
-
-
 def test_tagger_runs_the_unlinked_steps_as_configured() -> None:
     """Entities = the documented steps applied to the decoded spans: both ``drop_unlinked_*``
     steps with the folder's settings by default, none with ``drop_unlinked=False``."""

@@ -79,7 +79,7 @@ def train_cmd(
         "docs/model.md)."),
     augment: float | None = typer.Option(
         None, "--augment", help="Probability that a training sentence has its digits replaced "
-        "by random digits, per epoch (see docs/model.md)."),
+        "by random digits, per epoch (default 0; see docs/model.md)."),
     refit: bool | None = typer.Option(
         None, "--refit/--no-refit", help="At --fraction 1, train on the train and dev splits "
         "together for the whole schedule (no early stopping) [default: on; off with "

@@ -110,6 +110,11 @@ def balance_brackets(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _respan(text: str, ent: Entity, start: int, end: int, score: float | None = None) -> Entity:
+    """``ent`` moved to ``text[start:end]`` (same label; its own score unless given)."""
+    return Entity(ent.label, start, end, text[start:end], ent.score if score is None else score)
+
+
 # A parenthesised abbreviation right after a parameter name: "peak concentration (Cmax)",
 # "half-life (t1/2)". It starts with a letter (not a value like "(3.1)") and is short.
 _ABBREVIATION_RE = re.compile(r"\s*\((?=[^\d\s.,±+-])[^()]{1,20}\)")
@@ -138,7 +143,7 @@ def _extend_entities(
             if all(may_swallow(entities[j]) for j in inside):
                 consumed.update(inside)
                 score = min([ent.score] + [entities[j].score for j in inside])
-                ent = Entity(label, ent.start, end, text[ent.start : end], score)
+                ent = _respan(text, ent, ent.start, end, score)
         out.append(ent)
     return out
 
@@ -192,7 +197,7 @@ def attach_time_to(text: str, entities: list[Entity], label: str = "PK") -> list
     for i, ent in enumerate(entities):
         if ent.label == label and (m := _TIME_TO_RE.search(text, 0, ent.start)) \
                 and _free(entities, i, m.start(), ent.end):
-            ent = Entity(label, m.start(), ent.end, text[m.start() : ent.end], ent.score)
+            ent = _respan(text, ent, m.start(), ent.end)
         out.append(ent)
     return out
 
@@ -284,7 +289,7 @@ def whole_numbers(text: str, entities: list[Entity]) -> list[Entity]:
                 start = m.start()
             if (start, end) != (ent.start, ent.end):
                 out = [o for o in out if o.end <= start]
-                ent = Entity(ent.label, start, end, text[start:end], ent.score)
+                ent = _respan(text, ent, start, end)
         elif out and ent.start < out[-1].end:
             continue  # swallowed by the extension of the previous value
         out.append(ent)
@@ -328,7 +333,7 @@ def whole_words(text: str, entities: list[Entity], label: str = "PK") -> list[En
         while _joined(text, start - 1, -1):
             start -= 1
         if (start, end) != (ent.start, ent.end) and _free(entities, i, start, end):
-            ent = Entity(label, start, end, text[start:end], ent.score)
+            ent = _respan(text, ent, start, end)
         out.append(ent)
     return out
 
@@ -362,7 +367,7 @@ def trim_function_words(text: str, entities: list[Entity], label: str = "PK") ->
         if end <= start:
             continue
         if (start, end) != (ent.start, ent.end):
-            ent = Entity(label, start, end, text[start:end], ent.score)
+            ent = _respan(text, ent, start, end)
         out.append(ent)
     return out
 
@@ -389,7 +394,7 @@ def vocabulary_phrases(text: str, entities: list[Entity], label: str = "PK") -> 
             for start, end in phrases:
                 if start <= ent.start and ent.end <= end and (start, end) != (ent.start, ent.end) \
                         and _free(entities, i, start, end):
-                    ent = Entity(label, start, end, text[start:end], ent.score)
+                    ent = _respan(text, ent, start, end)
                     break
         out.append(ent)
     return out
@@ -456,7 +461,8 @@ def drop_non_parameters(text: str, entities: list[Entity], label: str = "PK") ->
     return [e for e in entities if e.label != label or parameter_like(e)]
 
 
-# Entity post-processing after decoding, in this order (each measured on dev; docs/model.md):
+# Entity post-processing after decoding, in this order (each measured on dev or on the
+# out-of-fold predictions of the cross-validation; docs/model.md):
 # step name → (function, label the model must predict for the step to run; None: always).
 # The two ``drop_unlinked_*`` steps must stay last: they link the entities the others have
 # repaired. The tagger runs them only when ``drop_unlinked`` is on (the search pipeline links
