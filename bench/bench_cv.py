@@ -2,7 +2,7 @@
 strict F1 after each decoding step.
 
     .venv/bin/python bench/bench_cv.py --out /tmp/cv-models [--corpus FILE] [--folds 5]
-        [--mention-swap P] [--augment P] [--epochs N] [--refit] [--threads 1]
+        [--mention-swap P] [--augment P] [--average-last N] [--epochs N] [--refit] [--threads 1]
 
 Sixty dev sentences cannot tell apart changes below ~0.03 F1; this gives every train + dev
 sentence (340 of the shared corpus) one prediction from a model that never saw its article, and
@@ -46,6 +46,8 @@ def main() -> None:
                     help="mention-replacement probability [default: TrainConfig's]")
     ap.add_argument("--augment", type=float, default=None,
                     help="digit-replacement probability [default: TrainConfig's]")
+    ap.add_argument("--average-last", type=int, default=None,
+                    help="average the weights of the last N epochs [default: TrainConfig's]")
     ap.add_argument("--epochs", type=int, default=None, help="override (smoke runs)")
     ap.add_argument("--refit", action="store_true",
                     help="train on all other folds, no early stopping")
@@ -66,7 +68,8 @@ def main() -> None:
     overrides = {"threads": args.threads, "refit": args.refit}
     if args.epochs is not None:
         overrides.update(epochs=args.epochs, min_steps=0)
-    for key in ("mention_swap", "augment"):  # only what was given; TrainConfig has the rest
+    # only what was given; TrainConfig has the rest
+    for key in ("mention_swap", "augment", "average_last"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     decoded = []  # (fold, example, raw entities)

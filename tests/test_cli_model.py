@@ -27,7 +27,8 @@ def model_dir(tiny_corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "model"
     res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--out", str(out),
                               "--epochs", "1", "--batch-size", "8", "--max-length", "64",
-                              "--mention-swap", "0.5", "--augment", "0.2", "--quiet"])
+                              "--mention-swap", "0.5", "--augment", "0.2", "--average-last", "2",
+                              "--quiet"])
     assert res.exit_code == 0, res.output
     assert "saved to" in res.output
     return out
@@ -42,6 +43,9 @@ def test_train_writes_model_folder(model_dir):
     assert metrics["train_config"]["epochs"] == 1 and metrics["train_config"]["min_steps"] == 0
     assert metrics["train_config"]["mention_swap"] == 0.5
     assert metrics["train_config"]["augment"] == 0.2
+    # --average-last 2 over a one-epoch schedule averages the one epoch there is
+    assert metrics["train_config"]["average_last"] == 2 and metrics["averaged_epochs"] == 1
+    assert "each of the last 1 epoch(s)" in (model_dir / "README.md").read_text()
     # the default at fraction 1: the dev split joins the training data, no early stopping
     assert metrics["train_config"]["refit"] is True and metrics["n_dev"] == 0
     assert metrics["n_train"] + metrics["n_test"] == 30 and metrics["n_test"] > 0
@@ -97,6 +101,8 @@ def test_errors_name_the_option(tmp_path, tiny_corpus):
     assert res.exit_code == 2 and "--mention-swap" in res.output
     res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--augment", "-0.1"])
     assert res.exit_code == 2 and "--augment" in res.output
+    res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--average-last", "-1"])
+    assert res.exit_code == 2 and "--average-last" in res.output
     res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--fraction", "0.5",
                               "--refit"])
     assert res.exit_code == 2 and "--refit" in res.output

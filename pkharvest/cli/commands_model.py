@@ -80,6 +80,10 @@ def train_cmd(
     augment: float | None = typer.Option(
         None, "--augment", help="Probability that a training sentence has its digits replaced "
         "by random digits, per epoch (default 0; see docs/model.md)."),
+    average_last: int | None = typer.Option(
+        None, "--average-last", help="Average the weights of the schedule's last N epochs "
+        "(checkpoint averaging; with a dev split kept only when it scores better) [default: "
+        "0, off; see docs/model.md]."),
     refit: bool | None = typer.Option(
         None, "--refit/--no-refit", help="At --fraction 1, train on the train and dev splits "
         "together for the whole schedule (no early stopping) [default: on; off with "
@@ -103,7 +107,8 @@ def train_cmd(
                                  "weighting": weighting, "seed": seed}
     for key, value in (("encoder", encoder), ("epochs", epochs), ("lr", lr),
                        ("batch_size", batch_size), ("max_length", max_length),
-                       ("mention_swap", mention_swap), ("augment", augment), ("refit", refit)):
+                       ("mention_swap", mention_swap), ("augment", augment),
+                       ("average_last", average_last), ("refit", refit)):
         if value is not None:
             overrides[key] = value
     if epochs is not None:

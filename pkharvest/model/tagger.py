@@ -310,6 +310,9 @@ class PKTagger:
             lines.append(f"- trained on {n_train} sentences; " + (
                 f"best of {self.metrics.get('epochs_run')} epochs on {n_dev} dev sentences"
                 if n_dev else f"all {self.metrics.get('epochs_run')} epochs, no early stopping"))
+            if self.metrics.get("averaged_epochs"):
+                lines.append(f"- weights: mean of the weights after each of the last "
+                             f"{self.metrics['averaged_epochs']} epoch(s)")
         lines += [
             "", "Load with `pkharvest.model.tagger.PKTagger.load(folder)`; see docs/model.md.",
             "",

@@ -42,6 +42,11 @@ class TrainConfig:
     ``split``, ``fraction`` and ``refit`` describe how the data was prepared (recorded; applied
     by :func:`pkharvest.training.sets.training_sets`): with ``refit`` at fraction 1 the dev
     split joins the training data and the whole schedule runs without early stopping.
+    ``average_last`` > 0 averages the weights reached at the end of each of the schedule's last
+    N epochs (checkpoint averaging, as in stochastic weight averaging, Izmailov et al. 2018,
+    here under the decaying learning rate); with a dev split the average is scored like an
+    epoch and kept only when it beats the best one, and a run that stops early before those
+    epochs keeps its best epoch.
     """
 
     view: str = "full"
@@ -72,6 +77,7 @@ class TrainConfig:
     freeze_embeddings: bool = True
     threads: int | None = None
     refit: bool = True
+    average_last: int = 0
 
     def __post_init__(self) -> None:
         self.split = tuple(float(x) for x in self.split)  # type: ignore[assignment]
@@ -97,7 +103,7 @@ class TrainConfig:
             if getattr(self, name) < 1:
                 raise bad(f"--{name.replace('_', '-')}", f"must be at least 1, got "
                           f"{getattr(self, name)}")
-        for name in ("patience", "min_steps"):
+        for name in ("patience", "min_steps", "average_last"):
             if getattr(self, name) < 0:
                 raise bad(f"--{name.replace('_', '-')}", f"must be >= 0, got "
                           f"{getattr(self, name)}")
@@ -295,6 +301,8 @@ def train(
     history: list[dict[str, Any]] = []
     best_f1, best_epoch, best_state, best_scores = -1.0, 0, None, {}
     bad_evals, step, epochs_run = 0, 0, 0
+    averaged: torch.optim.swa_utils.AveragedModel | None = None
+    average_kept = False
     bar = _progress(progress)
     task = bar.add_task("training", total=total_steps) if bar else None
     if bar:
@@ -333,6 +341,10 @@ def train(
                 if bar:
                     bar.update(task, advance=1, description=f"epoch {epoch}/{epochs}")
             epochs_run = epoch
+            if config.average_last and epoch > epochs - config.average_last:
+                if averaged is None:
+                    averaged = torch.optim.swa_utils.AveragedModel(net, use_buffers=False)
+                averaged.update_parameters(net)
             n_b = max(1, len(batches))
             record: dict[str, Any] = {
                 "epoch": epoch, "step": step, "loss": total_loss / n_b,
@@ -357,14 +369,33 @@ def train(
     finally:
         if bar:
             bar.stop()
+    n_averaged = int(averaged.n_averaged) if averaged is not None else 0
+    if averaged is not None:
+        with torch.no_grad():
+            for p, q in zip(net.parameters(), averaged.module.parameters(), strict=True):
+                p.copy_(q)
+        if dev_examples:
+            scores = evaluate(tagger, dev_examples)
+            f1 = scores["ner"]["strict"]["micro"]["f1"]
+            logger.info("average of the last %d epochs: dev strict F1 %.4f", n_averaged, f1)
+            if f1 > best_f1:
+                best_f1, best_scores, best_state = f1, scores, None
+                best_epoch, average_kept = epochs_run, True
+        else:
+            average_kept = True
+        if average_kept:
+            logger.info("kept the average of the weights of epochs %d-%d",
+                        epochs_run - n_averaged + 1, epochs_run)
+        del averaged
     if best_state is not None:
         net.load_state_dict(best_state)
-    else:
+    elif not dev_examples:
         best_epoch = epochs_run
     net.eval()
     wall = time.perf_counter() - started
     tagger.metrics = {"train_config": config.to_dict(), "dev": best_scores,
                       "best_epoch": best_epoch, "epochs_run": epochs_run, "steps": step,
+                      "averaged_epochs": n_averaged if average_kept else 0,
                       "wall_time_s": wall, "n_train": len(train_examples),
                       "n_dev": len(dev_examples)}
     if out_dir is not None:
