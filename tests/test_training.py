@@ -81,21 +81,22 @@ def test_determinism_same_seed_same_weights(trained, data):
 
 @pytest.mark.slow
 def test_average_last_epochs(data):
-    plain = train(data[0], [], TrainConfig(seed=3, **{**TINY, "epochs": 2}), progress=False)
+    two_epochs = {**TINY, "epochs": 2}
+    plain = train(data[0], [], TrainConfig(seed=3, **two_epochs), progress=False)
     # the mean of one epoch's weights is that epoch's weights
-    one = train(data[0], [], TrainConfig(seed=3, average_last=1, **{**TINY, "epochs": 2}),
+    one = train(data[0], [], TrainConfig(seed=3, average_last=1, **two_epochs),
                 progress=False)
     assert one.tagger.version == plain.tagger.version
     assert one.tagger.metrics["averaged_epochs"] == 1 and plain.tagger.metrics[
         "averaged_epochs"] == 0
-    two = train(data[0], [], TrainConfig(seed=3, average_last=2, **{**TINY, "epochs": 2}),
+    two = train(data[0], [], TrainConfig(seed=3, average_last=2, **two_epochs),
                 progress=False)
     assert two.tagger.version != plain.tagger.version
     assert two.tagger.metrics["averaged_epochs"] == 2
     assert two.history == plain.history  # averaging leaves the training trajectory alone
     # with a dev split the average competes with the best epoch; the recorded dev scores are
     # those of the weights kept
-    dev = train(data[0], data[1], TrainConfig(seed=3, average_last=2, **{**TINY, "epochs": 2}),
+    dev = train(data[0], data[1], TrainConfig(seed=3, average_last=2, **two_epochs),
                 progress=False)
     assert dev.tagger.metrics["averaged_epochs"] in (0, 2)
     assert evaluate(dev.tagger, data[1])["ner"] == dev.dev_scores["ner"]

@@ -19,7 +19,7 @@ from pkharvest.errors import UsageError
 from pkharvest.model.config import ALL_HEADS, DEFAULT_ENCODER, ModelConfig
 from pkharvest.model.tagger import PKTagger
 from pkharvest.model.weighting import WEIGHTINGS, LossWeighting
-from pkharvest.training.evaluate import evaluate
+from pkharvest.training.evaluate import evaluate, get_score
 
 logger = logging.getLogger(__name__)
 
@@ -302,7 +302,11 @@ def train(
     best_f1, best_epoch, best_state, best_scores = -1.0, 0, None, {}
     bad_evals, step, epochs_run = 0, 0, 0
     averaged: torch.optim.swa_utils.AveragedModel | None = None
-    average_kept = False
+
+    def dev_f1() -> tuple[float, dict[str, Any]]:
+        scores = evaluate(tagger, dev_examples)
+        return get_score(scores, "ner.strict.micro.f1"), scores
+
     bar = _progress(progress)
     task = bar.add_task("training", total=total_steps) if bar else None
     if bar:
@@ -352,8 +356,7 @@ def train(
                 "weights": weighting.weights(),
             }
             if dev_examples and (epoch % eval_every == 0 or epoch == epochs):
-                scores = evaluate(tagger, dev_examples)
-                f1 = scores["ner"]["strict"]["micro"]["f1"]
+                f1, scores = dev_f1()
                 record["dev_f1"] = f1
                 if f1 > best_f1:
                     best_f1, best_epoch, best_scores = f1, epoch, scores
@@ -369,33 +372,33 @@ def train(
     finally:
         if bar:
             bar.stop()
-    n_averaged = int(averaged.n_averaged) if averaged is not None else 0
+    averaged_epochs = 0
     if averaged is not None:
-        with torch.no_grad():
-            for p, q in zip(net.parameters(), averaged.module.parameters(), strict=True):
-                p.copy_(q)
+        # The mean is one more candidate: without a dev split it replaces the last epoch,
+        # with one it must beat the best epoch's dev F1 like any epoch.
+        n = int(averaged.n_averaged)
+        mean_state = averaged.module.state_dict()
+        keep = not dev_examples
         if dev_examples:
-            scores = evaluate(tagger, dev_examples)
-            f1 = scores["ner"]["strict"]["micro"]["f1"]
-            logger.info("average of the last %d epochs: dev strict F1 %.4f", n_averaged, f1)
-            if f1 > best_f1:
-                best_f1, best_scores, best_state = f1, scores, None
-                best_epoch, average_kept = epochs_run, True
-        else:
-            average_kept = True
-        if average_kept:
-            logger.info("kept the average of the weights of epochs %d-%d",
-                        epochs_run - n_averaged + 1, epochs_run)
-        del averaged
+            net.load_state_dict(mean_state)
+            f1, scores = dev_f1()
+            logger.info("mean of the last %d epochs: dev strict F1 %.4f", n, f1)
+            keep = f1 > best_f1
+            if keep:
+                best_f1, best_scores = f1, scores
+        if keep:
+            best_state, best_epoch, averaged_epochs = mean_state, epochs_run, n
+            logger.info("kept the mean of the weights of epochs %d-%d", epochs_run - n + 1,
+                        epochs_run)
     if best_state is not None:
         net.load_state_dict(best_state)
-    elif not dev_examples:
+    else:
         best_epoch = epochs_run
     net.eval()
     wall = time.perf_counter() - started
     tagger.metrics = {"train_config": config.to_dict(), "dev": best_scores,
                       "best_epoch": best_epoch, "epochs_run": epochs_run, "steps": step,
-                      "averaged_epochs": n_averaged if average_kept else 0,
+                      "averaged_epochs": averaged_epochs,
                       "wall_time_s": wall, "n_train": len(train_examples),
                       "n_dev": len(dev_examples)}
     if out_dir is not None:
