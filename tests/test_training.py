@@ -6,10 +6,11 @@ import json
 import random
 
 import pytest
+import torch
 
 from pkharvest.corpus.reader import apply_view, read_corpus
 from pkharvest.errors import UsageError
-from pkharvest.model.tagger import METRICS_FILE, WEIGHTS_FILE, PKTagger
+from pkharvest.model.tagger import METRICS_FILE, WEIGHTS_FILE, PKTagger, resolve_device
 from pkharvest.training.evaluate import evaluate, get_score
 from pkharvest.training.trainer import TrainConfig, augment_digits, swap_mentions, train
 
@@ -144,13 +145,29 @@ def test_train_config_validation():
                         ({"lr": 0.0}, "--lr"), ({"heads": ("ner", "zzz")}, "--heads"),
                         ({"max_length": 2}, "--max-length"), ({"batch_size": 0},
                                                               "--batch-size"),
-                        ({"average_last": -1}, "--average-last")]:
+                        ({"average_last": -1}, "--average-last"), ({"device": "gpu"},
+                                                                    "--device")]:
         with pytest.raises(UsageError) as err:
             TrainConfig(**bad)
         assert err.value.option == option
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
     with pytest.raises(UsageError):
         train([], [], TrainConfig())
+
+
+def test_device_resolution(trained):
+    """``auto`` picks what torch sees; a GPU that is not there is refused naming --device;
+    a tagger moved to the CPU predicts as before."""
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError) as err:
+            resolve_device("cuda:0")
+        assert err.value.option == "--device"
+    tagger = trained[0].tagger
+    before = tagger.predict(["CL was 5.2 L/h."])
+    assert tagger.to("cpu") is tagger and tagger.device.type == "cpu"
+    assert tagger.predict(["CL was 5.2 L/h."]) == before
 
 
 def test_augment_digits_keeps_offsets(corpus_path):

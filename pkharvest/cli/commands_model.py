@@ -91,6 +91,9 @@ def train_cmd(
     reference: bool = typer.Option(
         False, "--reference", help="Use the reference set-up (batch 32, max length 256, AdamW "
         "3e-5, patience 3 on the dev split, ...) instead of the tuned defaults."),
+    device: str | None = typer.Option(
+        None, "--device", help="Where to train: cpu (default; reproducible), cuda[:N], or auto "
+        "(a GPU when torch sees one)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
     """Train the multi-task PK NER model, score it on the held-out test split and save it
@@ -108,7 +111,7 @@ def train_cmd(
     for key, value in (("encoder", encoder), ("epochs", epochs), ("lr", lr),
                        ("batch_size", batch_size), ("max_length", max_length),
                        ("mention_swap", mention_swap), ("augment", augment),
-                       ("average_last", average_last), ("refit", refit)):
+                       ("average_last", average_last), ("refit", refit), ("device", device)):
         if value is not None:
             overrides[key] = value
     if epochs is not None:

@@ -29,7 +29,7 @@ from pkharvest.corpus.labels import (
     encode_sentence,
     mention_bucket,
 )
-from pkharvest.errors import ModelError
+from pkharvest.errors import ModelError, UsageError
 from pkharvest.model.config import ModelConfig, resolve_encoder
 from pkharvest.model.decoding import (
     POSTPROCESS_STEPS,
@@ -73,6 +73,51 @@ class DetailedPrediction(SentencePrediction):
     decoded: list[Entity] = field(default_factory=list)  # before post-processing
 
 
+@dataclass
+class WordScores:
+    """What the network says of one sentence, word by word, before decoding
+    (:meth:`PKTagger.word_scores`)."""
+
+    text: str
+    word_offsets: list[tuple[int, int]]
+    ner: Tensor  # (words, tags) log-probabilities
+    mtcls: Tensor  # (words, mtCLS labels) probabilities
+    bcls: list[float]  # per window
+    mcls: list[int]  # per window
+
+
+def check_device(name: str) -> None:
+    """Raise UsageError naming ``--device`` unless ``name`` is ``auto`` or a torch device
+    string (``cpu``, ``cuda``, ``cuda:1`` ...)."""
+    if name == "auto":
+        return
+    try:
+        torch.device(name)
+    except (RuntimeError, ValueError) as exc:
+        raise UsageError(f"unknown device {name!r}: use auto, cpu or cuda[:N] ({exc})",
+                         option="--device") from None
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device for ``name`` (``auto``: the first GPU if torch sees one, else the
+    CPU); a GPU that is not there is a UsageError naming ``--device``."""
+    check_device(name)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError(f"device {name!r} asked for, but torch sees no GPU (torch "
+                         f"{torch.__version__}); use --device cpu", option="--device")
+    return device
+
+
+def to_device(batch: dict[str, Tensor], device: torch.device) -> dict[str, Tensor]:
+    """A collated batch moved to ``device`` (a no-op on the CPU)."""
+    if device.type == "cpu":
+        return batch
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
 def _example_text_spans(example: Any) -> tuple[str, list[Any]]:
     if isinstance(example, str):
         return example, []
@@ -110,6 +155,17 @@ class PKTagger:
     @property
     def labels(self) -> tuple[str, ...]:
         return self.config.labels
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
+    def to(self, device: str | torch.device) -> PKTagger:
+        """Move the network to ``device`` (``auto``, ``cpu``, ``cuda[:N]`` or a torch
+        device); predictions come back on the CPU wherever it runs. Returns ``self``."""
+        target = device if isinstance(device, torch.device) else resolve_device(device)
+        self.network.to(target)
+        return self
 
     @property
     def tags(self) -> list[str]:
@@ -159,6 +215,13 @@ class PKTagger:
     def predict_detailed(self, texts: Sequence[str], batch_size: int = 32,
                          drop_unlinked: bool | None = None
                          ) -> list[DetailedPrediction]:
+        return self.decode(self.word_scores(texts, batch_size), drop_unlinked)
+
+    def word_scores(self, texts: Sequence[str], batch_size: int = 32) -> list[WordScores]:
+        """The network's word-level outputs for each text, before decoding: NER log-probabilities
+        and mtCLS probabilities averaged over the word's pieces and windows, and each window's
+        bCLS probability and mCLS bucket. Scores of models sharing tags and tokenizer can be
+        averaged (a seed ensemble) and given to :meth:`decode`."""
         if batch_size < 1:
             raise ModelError(f"batch size must be positive, got {batch_size}",
                              option="--batch-size")
@@ -174,13 +237,16 @@ class PKTagger:
         # Sort by length so that padding is small; results do not depend on the order.
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
         was_training = self.network.training
+        device = self.device
         self.network.eval()
         try:
             with torch.inference_mode():
                 for b in range(0, len(order), batch_size):
                     chunk = [windows[i] for i in order[b : b + batch_size]]
                     batch = self.collate(chunk)
-                    logits = self.network(batch)
+                    logits = self.network(to_device(batch, device))
+                    if device.type != "cpu":
+                        logits = {k: v.float().cpu() for k, v in logits.items()}
                     ner = torch.log_softmax(logits["ner"], dim=-1)
                     mt = torch.softmax(logits["mtcls"], -1) if "mtcls" in logits else None
                     for k, win in enumerate(chunk):
@@ -198,36 +264,47 @@ class PKTagger:
                             buckets[s].append(int(logits["mcls"][k].argmax()))
         finally:
             self.network.train(was_training)
+        out = []
+        for s, sent in enumerate(encoded):
+            c = counts[s].clamp(min=1.0).unsqueeze(-1)  # windows are averaged word by word
+            out.append(WordScores(sent.text, sent.word_offsets, ner_sum[s] / c, mt_sum[s] / c,
+                                  bprob[s], buckets[s]))
+        return out
+
+    def decode(self, scores: Sequence[WordScores], drop_unlinked: bool | None = None
+               ) -> list[DetailedPrediction]:
+        """Entities from word scores (:meth:`word_scores`): constrained Viterbi (or argmax),
+        spans to character offsets, then the post-processing steps of the config."""
         # an unlinked step runs when its ModelConfig flag (same name) says so, unless overridden
         steps = [st for st in POSTPROCESS_STEPS if st not in UNLINKED_STEPS or (
             getattr(self.config, st) if drop_unlinked is None else drop_unlinked)]
         out = []
-        for s, sent in enumerate(encoded):
-            c = counts[s].clamp(min=1.0).unsqueeze(-1)
-            scores = ner_sum[s] / c  # windows are averaged word by word
+        for sent in scores:
+            ner = sent.ner
             if self.config.constrained_decoding:
-                path = viterbi(scores, self.tags)
+                path = viterbi(ner, self.tags)
             else:
-                path = scores.argmax(-1).tolist() if len(scores) else []
+                path = ner.argmax(-1).tolist() if len(ner) else []
             tags = [self.tags[i] for i in path]
             decoded = []
             for first, last, label in spans_from_tags(tags):
                 start, end = sent.word_offsets[first][0], sent.word_offsets[last][1]
                 start, end = balance_brackets(sent.text, start, end)
-                logp = float(sum(scores[w, path[w]] for w in range(first, last + 1)))
+                logp = float(sum(ner[w, path[w]] for w in range(first, last + 1)))
                 conf = math.exp(logp / (last - first + 1))
                 decoded.append(Entity(label, start, end, sent.text[start:end], round(conf, 6)))
             entities = postprocess(sent.text, decoded, self.config.labels, steps)
-            pk = max(bprob[s]) if bprob[s] else max((e.score for e in entities), default=0.0)
-            bucket = max(buckets[s]) if buckets[s] else mention_bucket(len(entities))
-            mt_words = (mt_sum[s] / c).argmax(-1).tolist() if len(c) else []
+            pk = (max(sent.bcls) if sent.bcls
+                  else max((e.score for e in entities), default=0.0))
+            bucket = max(sent.mcls) if sent.mcls else mention_bucket(len(entities))
+            mt_words = sent.mtcls.argmax(-1).tolist() if len(ner) else []
             out.append(DetailedPrediction(sent.text, entities, pk, bucket, sent.word_offsets,
                                           tags, mt_words, decoded))
         return out
 
     # ------------------------------------------------------------------------ persistence
     def state_dict(self) -> dict[str, Tensor]:
-        return {k: v.detach().contiguous() for k, v in self.network.state_dict().items()}
+        return {k: v.detach().cpu().contiguous() for k, v in self.network.state_dict().items()}
 
     @property
     def version(self) -> str:
