@@ -29,12 +29,24 @@ import torch
 from sklearn.model_selection import StratifiedGroupKFold
 
 from pkharvest.corpus.reader import apply_view, read_corpus
-from pkharvest.corpus.records import ENTITY_LABELS
+from pkharvest.corpus.records import ENTITY_LABELS, Example
 from pkharvest.corpus.splits import DEFAULT_PROPORTIONS, DEFAULT_SEED, split_by_article
 from pkharvest.model.decoding import POSTPROCESS_STEPS, postprocess_stages
 from pkharvest.model.tagger import PKTagger
 from pkharvest.training.metrics import span_scores
 from pkharvest.training.trainer import TrainConfig, train
+
+
+def cv_folds(corpus: Path | None, n_folds: int) -> tuple[list[Example], list[list[int]]]:
+    """The train + dev sentences of the default article split and ``n_folds`` grouped,
+    PK-stratified folds of them (indices into the pool)."""
+    examples = apply_view(read_corpus(corpus), "full")
+    split = split_by_article(examples, DEFAULT_PROPORTIONS, DEFAULT_SEED)
+    pool = split.train + split.dev
+    strata = [int(any(s.label == "PK" for s in e.spans)) for e in pool]
+    groups = [e.article_id for e in pool]
+    kfold = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=0)
+    return pool, [list(te) for _, te in kfold.split(np.zeros(len(pool)), strata, groups)]
 
 
 def main() -> None:
@@ -55,13 +67,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    examples = apply_view(read_corpus(args.corpus), "full")
-    split = split_by_article(examples, DEFAULT_PROPORTIONS, DEFAULT_SEED)
-    pool = split.train + split.dev
-    strata = [int(any(s.label == "PK" for s in e.spans)) for e in pool]
-    groups = [e.article_id for e in pool]
-    kfold = StratifiedGroupKFold(n_splits=args.folds, shuffle=True, random_state=0)
-    folds = [list(te) for _, te in kfold.split(np.zeros(len(pool)), strata, groups)]
+    pool, folds = cv_folds(args.corpus, args.folds)
     print(f"{len(pool)} train + dev sentences in {args.folds} folds: "
           f"{', '.join(str(len(f)) for f in folds)}")
 

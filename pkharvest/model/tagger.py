@@ -26,6 +26,7 @@ from pkharvest.corpus.labels import (
     MTCLS_LABELS,
     EncodedSentence,
     EncodedWindow,
+    bio_tags,
     encode_sentence,
     mention_bucket,
 )
@@ -169,7 +170,7 @@ class PKTagger:
 
     @property
     def tags(self) -> list[str]:
-        return self.network.tags
+        return bio_tags(self.config.labels)  # the network's NER head order
 
     # ------------------------------------------------------------------------ encoding
     def encode(self, examples: Sequence[Any], with_targets: bool = True) -> list[EncodedSentence]:
@@ -278,14 +279,14 @@ class PKTagger:
         # an unlinked step runs when its ModelConfig flag (same name) says so, unless overridden
         steps = [st for st in POSTPROCESS_STEPS if st not in UNLINKED_STEPS or (
             getattr(self.config, st) if drop_unlinked is None else drop_unlinked)]
-        out = []
+        all_tags, out = self.tags, []
         for sent in scores:
             ner = sent.ner
             if self.config.constrained_decoding:
-                path = viterbi(ner, self.tags)
+                path = viterbi(ner, all_tags)
             else:
                 path = ner.argmax(-1).tolist() if len(ner) else []
-            tags = [self.tags[i] for i in path]
+            tags = [all_tags[i] for i in path]
             decoded = []
             for first, last, label in spans_from_tags(tags):
                 start, end = sent.word_offsets[first][0], sent.word_offsets[last][1]

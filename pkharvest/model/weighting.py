@@ -79,7 +79,8 @@ class LossWeighting(nn.Module):
         if self.scheme == "none":
             return losses["ner"]
         if self.scheme == "fixed":
-            return sum((FIXED_WEIGHTS[t] * losses[t] for t in self.tasks), torch.zeros(()))
+            zero = losses["ner"].new_zeros(())  # on the losses' device
+            return sum((FIXED_WEIGHTS[t] * losses[t] for t in self.tasks), zero)
         stacked = torch.stack([losses[t] for t in self.learned])
         if self.scheme == "uncertainty":
             return uncertainty_loss(stacked, self.log_vars)

@@ -1,0 +1,250 @@
+"""Training configurations × training seeds under the grouped k-fold cross-validation of
+``bench_cv.py`` (refit, the project default), run as parallel jobs, plus seed ensembles.
+
+    .venv/bin/python bench/cv_sweep.py --out DIR --configs default,epochs40 --seeds 13,2,1
+        [--workers 2] [--device cpu|cuda|auto] [--deadline SECONDS] [--encoder NAME]
+        [--corpus FILE] [--folds 5] [--epochs N] [--ensemble default]
+
+One job is one configuration at one training seed: it trains a model per fold on the other
+folds and keeps, for every held-out sentence, the model's word scores
+(``PKTagger.word_scores``) in ``DIR/CONFIG/sSEED/foldK/oof.safetensors``. Jobs run as separate
+processes (``--workers`` at a time: on one GPU several small jobs overlap; on this 2-core
+machine use 2 with one thread each); a finished job is not rerun. ``--deadline`` stops
+launching and kills running jobs after that many seconds, and the summary covers what
+finished. Prints, per job, the out-of-fold strict micro / PK F1 of the product's decoding;
+per configuration, the mean and standard deviation over seeds; and, for each configuration in
+``--ensemble``, the seed ensemble (word log-probabilities averaged over the finished seeds'
+models, then decoded as one model) over the first 3 seeds and over all of them. The test split
+is never touched. Configurations are the ``CANDIDATES`` below (``TrainConfig`` overrides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import torch
+from bench_cv import cv_folds
+from safetensors.torch import load_file, save_file
+
+from pkharvest.corpus.records import ENTITY_LABELS
+from pkharvest.model.tagger import PKTagger, WordScores
+from pkharvest.training.metrics import span_scores
+from pkharvest.training.trainer import TrainConfig, train
+
+CANDIDATES: dict[str, dict] = {
+    "default": {},
+    "epochs40": {"epochs": 40},
+    "epochs50": {"epochs": 50},
+    "lr3e-4": {"lr": 3e-4},
+    "lr1e-4": {"lr": 1e-4},
+    "batch8": {"batch_size": 8},
+    "batch32": {"batch_size": 32},
+    "uncertainty": {"weighting": "uncertainty"},
+    "hybrid": {"weighting": "hybrid"},
+    "none": {"weighting": "none"},
+    "unfrozen": {"freeze_embeddings": False},
+    "swap0.3": {"mention_swap": 0.3},
+    "dropout0.2": {"dropout": 0.2},
+}
+OOF_FILE = "oof.safetensors"
+OOF_META = "oof.json"
+RESULT_FILE = "result.json"
+
+
+def run_job(args: argparse.Namespace, name: str, seed: int) -> dict:
+    """Train and score every fold of one (configuration, seed); returns the job's scores."""
+    torch.set_num_threads(1)
+    pool, folds = cv_folds(args.corpus, args.folds)
+    overrides = {**CANDIDATES[name], "seed": seed, "threads": 1, "refit": True,
+                 "device": args.device}
+    if args.encoder:
+        overrides["encoder"] = args.encoder
+    if args.epochs is not None:
+        overrides.update(epochs=args.epochs, min_steps=0)
+    config = TrainConfig(**overrides)
+    job_dir = args.out / name / f"s{seed}"
+    started = time.perf_counter()
+    for k, fold in enumerate(folds):
+        folder = job_dir / f"fold{k}"
+        if (folder / OOF_FILE).is_file():
+            continue
+        train_part = [pool[i] for j, f in enumerate(folds) if j != k for i in f]
+        t0 = time.perf_counter()
+        result = train(train_part, [], config, progress=False)
+        scores = result.tagger.word_scores([pool[i].text for i in fold])
+        folder.mkdir(parents=True, exist_ok=True)
+        save_oof(folder, scores)
+        print(f"{name} s{seed} fold {k}: {len(train_part)} sentences, "
+              f"{time.perf_counter() - t0:.0f} s", flush=True)
+    result = {"config": name, "seed": seed, "overrides": CANDIDATES[name],
+              "device": args.device, "wall_s": time.perf_counter() - started,
+              **score(args, name, [seed], pool, folds)}
+    (job_dir / RESULT_FILE).write_text(json.dumps(result) + "\n", encoding="utf-8")
+    return result
+
+
+def save_oof(folder: Path, scores: list[WordScores]) -> None:
+    tensors = {}
+    for i, s in enumerate(scores):
+        tensors[f"ner.{i}"], tensors[f"mtcls.{i}"] = s.ner.contiguous(), s.mtcls.contiguous()
+    save_file(tensors, str(folder / OOF_FILE))
+    meta = [{"text": s.text, "word_offsets": s.word_offsets, "bcls": s.bcls, "mcls": s.mcls}
+            for s in scores]
+    (folder / OOF_META).write_text(json.dumps(meta), encoding="utf-8")
+
+
+def load_oof(folder: Path) -> list[WordScores]:
+    tensors = load_file(str(folder / OOF_FILE))
+    meta = json.loads((folder / OOF_META).read_text(encoding="utf-8"))
+    return [WordScores(m["text"], [tuple(o) for o in m["word_offsets"]], tensors[f"ner.{i}"],
+                       tensors[f"mtcls.{i}"], m["bcls"], m["mcls"]) for i, m in enumerate(meta)]
+
+
+def mean_scores(members: list[list[WordScores]]) -> list[WordScores]:
+    """Average the word scores of several models, sentence by sentence (log-probabilities:
+    a geometric mean of the NER distributions; window bCLS / mCLS outputs pooled)."""
+    out = []
+    for group in zip(*members, strict=True):
+        first = group[0]
+        out.append(WordScores(
+            first.text, first.word_offsets,
+            torch.stack([g.ner for g in group]).mean(0),
+            torch.stack([g.mtcls for g in group]).mean(0),
+            [b for g in group for b in g.bcls], [m for g in group for m in g.mcls]))
+    return out
+
+
+def score(args: argparse.Namespace, name: str, seeds: list[int], pool, folds) -> dict:
+    """Pooled out-of-fold strict F1 of the product's decoding, the given seeds' word scores
+    averaged (one seed: that seed's models)."""
+    job_dirs = [args.out / name / f"s{s}" for s in seeds]
+    # decoding depends only on the configuration: any of its fold models' config will do
+    # (decoding needs the config, not the network)
+    config = TrainConfig(**CANDIDATES[name], **({"encoder": args.encoder} if args.encoder else {}))
+    decoder = PKTagger(config.model_config(), network=None, tokenizer=None)
+    gold, pred, per_fold = [], [], []
+    for k, fold in enumerate(folds):
+        members = [load_oof(d / f"fold{k}") for d in job_dirs]
+        decoded = decoder.decode(mean_scores(members))
+        g = [[(sp.start, sp.end, sp.label) for sp in pool[i].spans] for i in fold]
+        p = [[(e.start, e.end, e.label) for e in d.entities] for d in decoded]
+        per_fold.append(span_scores(g, p, ENTITY_LABELS)["micro"]["f1"])
+        gold += g
+        pred += p
+    pooled = span_scores(gold, pred, ENTITY_LABELS)
+    return {"micro": pooled["micro"]["f1"], "precision": pooled["micro"]["precision"],
+            "recall": pooled["micro"]["recall"],
+            **{lab: v["f1"] for lab, v in pooled["per_label"].items()},
+            "per_fold_micro": per_fold}
+
+
+def sd(values: list[float]) -> float:
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--configs", default="default")
+    ap.add_argument("--seeds", default="13,2,1")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--deadline", type=float, default=None, help="seconds")
+    ap.add_argument("--encoder", default=None)
+    ap.add_argument("--corpus", type=Path, default=None)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--epochs", type=int, default=None, help="override (smoke runs)")
+    ap.add_argument("--ensemble", default="default", help="configurations to ensemble")
+    ap.add_argument("--plan", type=Path, default=None,
+                    help="JSON list of [config, seed] jobs in the order to run (instead of "
+                         "--configs x --seeds, seed-major)")
+    ap.add_argument("--job", default=None, help=argparse.SUPPRESS)  # CONFIG:SEED, internal
+    args = ap.parse_args()
+    if args.job:
+        name, seed = args.job.rsplit(":", 1)
+        print(json.dumps(run_job(args, name, int(seed))), flush=True)
+        return
+    if args.plan:
+        jobs = [(str(n), int(s)) for n, s in json.loads(args.plan.read_text())]
+    else:
+        # seed-major: every configuration gets its first seed before any gets a second
+        jobs = [(n, int(s)) for s in args.seeds.split(",") for n in args.configs.split(",")]
+    names = list(dict.fromkeys(n for n, _ in jobs))
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        sys.exit(f"unknown configurations {unknown}; choose from {', '.join(CANDIDATES)}")
+    started = time.monotonic()
+    forwarded = sys.argv[1:]
+
+    def launch(job: tuple[str, int]) -> None:
+        name, seed = job
+        if (args.out / name / f"s{seed}" / RESULT_FILE).is_file():
+            return
+        left = None if args.deadline is None else args.deadline - (time.monotonic() - started)
+        if left is not None and left < 30:
+            return
+        log = args.out / f"{name}_s{seed}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        with log.open("w") as fh:
+            try:
+                subprocess.run([sys.executable, __file__, *forwarded, "--job", f"{name}:{seed}"],
+                               stdout=fh, stderr=subprocess.STDOUT, env=env, timeout=left,
+                               check=False)
+            except subprocess.TimeoutExpired:
+                print(f"{name} s{seed}: stopped at the deadline", flush=True)
+                return
+        res = args.out / name / f"s{seed}" / RESULT_FILE
+        if res.is_file():
+            r = json.loads(res.read_text())
+            print(f"{name:12s} s{seed:<3d} micro {r['micro']:.4f}  PK {r['PK']:.4f}  "
+                  f"({r['wall_s']:.0f} s)", flush=True)
+        else:
+            print(f"{name} s{seed}: failed, see {log}", flush=True)
+
+    with ThreadPoolExecutor(args.workers) as ex:
+        list(ex.map(launch, jobs))
+
+    pool, folds = cv_folds(args.corpus, args.folds)
+    summary: dict = {"jobs": [], "configs": {}, "ensembles": {}}
+    print(f"\n{'config':12s} seeds  micro mean ± sd    PK mean ± sd      per seed (micro/PK)")
+    def finished(name: str) -> list[int]:
+        return [s for n, s in jobs if n == name
+                and (args.out / name / f"s{s}" / RESULT_FILE).is_file()]
+
+    for name in names:
+        done = finished(name)
+        rows = [json.loads((args.out / name / f"s{s}" / RESULT_FILE).read_text())
+                for s in done]
+        summary["jobs"] += rows
+        if not rows:
+            continue
+        mic, pk = [r["micro"] for r in rows], [r["PK"] for r in rows]
+        summary["configs"][name] = {"seeds": done, "micro_mean": statistics.mean(mic),
+                                    "micro_sd": sd(mic), "pk_mean": statistics.mean(pk),
+                                    "pk_sd": sd(pk)}
+        print(f"{name:12s} {len(rows):>5d}  {statistics.mean(mic):.4f} ± {sd(mic):.4f}  "
+              f"{statistics.mean(pk):.4f} ± {sd(pk):.4f}  "
+              + " ".join(f"{a:.3f}/{b:.3f}" for a, b in zip(mic, pk, strict=True)))
+    for name in args.ensemble.split(","):
+        done = finished(name)
+        for members in {tuple(done[:3]), tuple(done)}:
+            if len(members) < 2:
+                continue
+            r = score(args, name, list(members), pool, folds)
+            summary["ensembles"][f"{name}:{','.join(map(str, members))}"] = r
+            print(f"ensemble {name} seeds {','.join(map(str, members))}: micro "
+                  f"{r['micro']:.4f}  PK {r['PK']:.4f}")
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
