@@ -105,6 +105,7 @@ def test_errors_name_the_option(tmp_path, tiny_corpus):
     (["--fraction", "0"], "--fraction"), (["--mention-swap", "2"], "--mention-swap"),
     (["--augment", "-0.1"], "--augment"), (["--average-last", "-1"], "--average-last"),
     (["--fraction", "0.5", "--refit"], "--refit"), (["--device", "gpu"], "--device"),
+    (["--ensemble", "0"], "--ensemble"),
 ])
 def test_train_rejects_bad_option(tiny_corpus, args, option):
     res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), *args])

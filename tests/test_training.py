@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import pytest
 import torch
 
 from pkharvest.corpus.reader import apply_view, read_corpus
 from pkharvest.errors import UsageError
-from pkharvest.model.tagger import METRICS_FILE, WEIGHTS_FILE, PKTagger, resolve_device
+from pkharvest.model.tagger import (
+    CARD_FILE,
+    METRICS_FILE,
+    WEIGHTS_FILE,
+    PKTagger,
+    WordScores,
+    resolve_device,
+)
 from pkharvest.training.evaluate import evaluate, get_score
 from pkharvest.training.trainer import TrainConfig, augment_digits, swap_mentions, train
 
@@ -146,13 +154,48 @@ def test_train_config_validation():
                         ({"max_length": 2}, "--max-length"), ({"batch_size": 0},
                                                               "--batch-size"),
                         ({"average_last": -1}, "--average-last"), ({"device": "gpu"},
-                                                                    "--device")]:
+                                                                    "--device"),
+                        ({"ensemble": 0}, "--ensemble")]:
         with pytest.raises(UsageError) as err:
             TrainConfig(**bad)
         assert err.value.option == option
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
     with pytest.raises(UsageError):
         train([], [], TrainConfig())
+
+
+def test_seed_ensemble_is_its_members_averaged(data, trained, tmp_path):
+    """``ensemble=2`` trains seeds 3 and 4; member 0 is the seed-3 single model; the
+    ensemble's word scores are its members' log-probabilities averaged (up to one constant per
+    word, which the decoding ignores: the tags are those of the averaged scores); the folder
+    reloads as the same ensemble."""
+    result = train(data[0], data[1], TrainConfig(seed=3, ensemble=2, **TINY),
+                   out_dir=tmp_path / "ens", progress=False)
+    tagger = result.tagger
+    assert tagger.config.members == 2
+    assert [m["seed"] for m in tagger.metrics["members"]] == [3, 4]
+    single = trained[0].tagger.network.state_dict()
+    member0 = tagger.network.members[0].state_dict()
+    assert all(torch.equal(single[k], member0[k]) for k in single)
+    member1 = tagger.network.members[1].state_dict()
+    assert not all(torch.equal(single[k], member1[k]) for k in single)
+
+    texts = [e.text for e in data[0] + data[1]]
+    members = [PKTagger(replace(tagger.config, members=1), net, tagger.tokenizer)
+               for net in tagger.network.members]
+    per_member = [m.word_scores(texts) for m in members]
+    averaged = [WordScores(a.text, a.word_offsets, (a.ner + b.ner) / 2, a.mtcls, a.bcls, a.mcls)
+                for a, b in zip(*per_member, strict=True)]
+    for ens, avg in zip(tagger.word_scores(texts), averaged, strict=True):
+        shift = ens.ner - avg.ner
+        assert torch.allclose(shift, shift[:, :1].expand_as(shift), atol=1e-5)
+    assert [p.word_tags for p in tagger.predict_detailed(texts)] == \
+        [p.word_tags for p in tagger.decode(averaged)]
+
+    loaded = PKTagger.load(tmp_path / "ens")
+    assert loaded.config.members == 2 and loaded.version == tagger.version
+    assert loaded.predict(texts) == tagger.predict(texts)
+    assert "seed ensemble of 2 networks (seeds 3, 4)" in (tmp_path / "ens" / CARD_FILE).read_text()
 
 
 def test_device_resolution(trained):

@@ -91,6 +91,10 @@ def train_cmd(
     reference: bool = typer.Option(
         False, "--reference", help="Use the reference set-up (batch 32, max length 256, AdamW "
         "3e-5, patience 3 on the dev split, ...) instead of the tuned defaults."),
+    ensemble: int | None = typer.Option(
+        None, "--ensemble", help="Train K networks (seeds SEED ... SEED+K-1) and save them as "
+        "one seed ensemble that averages their word log-probabilities; K times the training "
+        "and tagging time [default: 1; see docs/model.md]."),
     device: str | None = typer.Option(
         None, "--device", help="Where to train: cpu (default; reproducible), cuda[:N], or auto "
         "(a GPU when torch sees one)."),
@@ -111,7 +115,8 @@ def train_cmd(
     for key, value in (("encoder", encoder), ("epochs", epochs), ("lr", lr),
                        ("batch_size", batch_size), ("max_length", max_length),
                        ("mention_swap", mention_swap), ("augment", augment),
-                       ("average_last", average_last), ("refit", refit), ("device", device)):
+                       ("average_last", average_last), ("refit", refit), ("ensemble", ensemble),
+                       ("device", device)):
         if value is not None:
             overrides[key] = value
     if epochs is not None:
@@ -138,6 +143,8 @@ def train_cmd(
     folder = tagger.save(out or default_model_dir())
     kept = (f"last epoch of {result.epochs_run}" if not parts.dev
             else f"best epoch {result.best_epoch} of {result.epochs_run}")
+    if config.ensemble > 1:
+        kept = f"{config.ensemble} networks, seeds {seed}-{seed + config.ensemble - 1}"
     console.print(f"model {tagger.version} saved to {folder} ({kept}, "
                   f"{result.wall_time_s:.0f} s)", highlight=False)
 

@@ -48,6 +48,7 @@ class ModelConfig:
     drop_unlinked_units: bool = True
     drop_unlinked_parameters: bool = True
     encoder_config: dict[str, Any] = field(default_factory=dict)
+    members: int = 1  # > 1: a seed ensemble of that many networks (network.EnsembleTagger)
     config_version: int = CONFIG_VERSION
 
     def __post_init__(self) -> None:
@@ -76,6 +77,8 @@ class ModelConfig:
                              option="num_features")
         if self.feature_dim < 1:
             raise UsageError(f"must be positive, got {self.feature_dim}", option="feature_dim")
+        if self.members < 1:
+            raise UsageError(f"must be at least 1, got {self.members}", option="ensemble")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

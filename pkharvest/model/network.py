@@ -121,6 +121,53 @@ class MultiTaskTagger(nn.Module):
         return f"labels={self.config.labels}, heads={self.config.heads}"
 
 
+class EnsembleTagger(nn.Module):
+    """A seed ensemble: ``config.members`` networks of the same configuration trained with
+    different seeds. ``forward`` returns, per head, the members' log-probabilities averaged
+    (their geometric mean; for bCLS the mean logit), so a tagger reads it like one network's
+    logits: a softmax of the averaged log-probabilities renormalises them, and the constrained
+    decoding, which adds one constant per word to every path, picks the same tags as from the
+    plain average. Inference only: members are trained one by one as single networks."""
+
+    def __init__(self, config: ModelConfig, members: list[MultiTaskTagger] | None = None
+                 ) -> None:
+        super().__init__()
+        self.config = config
+        self.tags = bio_tags(config.labels)
+        if members is None:  # loading a model folder: empty members, weights come next
+            members = [MultiTaskTagger(config, pretrained=False)
+                       for _ in range(config.members)]
+        if len(members) != config.members:
+            raise ValueError(f"{len(members)} networks for a {config.members}-member ensemble")
+        self.members = nn.ModuleList(members)
+
+    @property
+    def heads(self) -> nn.ModuleDict:
+        """The members' head layout (the first member's heads; not a submodule of its own)."""
+        return self.members[0].heads
+
+    def forward(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        outs = [m(batch) for m in self.members]
+        merged = {}
+        for name in outs[0]:
+            if name == "bcls":
+                merged[name] = torch.stack([o[name] for o in outs]).mean(0)
+            else:
+                merged[name] = torch.stack(
+                    [torch.log_softmax(o[name], dim=-1) for o in outs]).mean(0)
+        return merged
+
+    def extra_repr(self) -> str:
+        return f"members={self.config.members}"
+
+
+def build_network(config: ModelConfig) -> nn.Module:
+    """An empty network for ``config`` (one tagger, or an ensemble), to load weights into."""
+    if config.members > 1:
+        return EnsembleTagger(config)
+    return MultiTaskTagger(config, pretrained=False)
+
+
 def collate(windows: list[Any], pad_id: int, num_features: int) -> dict[str, Tensor]:
     """Pad a list of :class:`~pkharvest.corpus.labels.EncodedWindow` into a batch dict
     (``input_ids``, ``attention_mask``, ``features``, ``piece_word`` and — when the windows

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save, save_file
-from torch import Tensor
+from torch import Tensor, nn
 
 from pkharvest.corpus.labels import (
     MENTION_BUCKET_NAMES,
@@ -40,7 +40,7 @@ from pkharvest.model.decoding import (
     spans_from_tags,
     viterbi,
 )
-from pkharvest.model.network import MultiTaskTagger, collate
+from pkharvest.model.network import MultiTaskTagger, build_network, collate
 from pkharvest.records import Entity
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class PKTagger:
     """A trained PK NER model. Build with :meth:`load` (a model folder) or :meth:`create`
     (fresh heads on a pretrained encoder, for training)."""
 
-    def __init__(self, config: ModelConfig, network: MultiTaskTagger, tokenizer: Any,
+    def __init__(self, config: ModelConfig, network: nn.Module, tokenizer: Any,
                  metrics: dict[str, Any] | None = None) -> None:
         self.config = config
         self.network = network
@@ -139,9 +139,12 @@ class PKTagger:
     # ------------------------------------------------------------------------ building
     @classmethod
     def create(cls, config: ModelConfig) -> PKTagger:
-        """Fresh task heads on the pretrained encoder ``config.encoder``."""
+        """Fresh task heads on the pretrained encoder ``config.encoder`` (one network: the
+        members of an ensemble are trained one by one, see ``training.trainer``)."""
         from transformers import AutoTokenizer
 
+        if config.members != 1:
+            raise ValueError("create() builds one network; train ensemble members one by one")
         try:
             tokenizer = AutoTokenizer.from_pretrained(resolve_encoder(config.encoder))
             network = MultiTaskTagger(config, pretrained=True)
@@ -352,7 +355,7 @@ class PKTagger:
             raise ModelError(f"{d / LABELS_FILE}: labels {labels.get('labels')} do not match "
                              f"{CONFIG_FILE} {list(config.labels)}")
         try:
-            network = MultiTaskTagger(config, pretrained=False)
+            network = build_network(config)
             state = load_file(str(d / WEIGHTS_FILE))
             network.load_state_dict(state, strict=True)
             tokenizer = AutoTokenizer.from_pretrained(str(d))
@@ -383,6 +386,11 @@ class PKTagger:
             f"- parameters kept only when given a value: "
             f"{'on' if c.drop_unlinked_parameters else 'off'}",
         ]
+        if c.members > 1:
+            seeds = [m.get("seed") for m in self.metrics.get("members", [])]
+            lines.append(f"- seed ensemble of {c.members} networks"
+                         + (f" (seeds {', '.join(map(str, seeds))})" if seeds else "")
+                         + ": word log-probabilities averaged")
         if "n_train" in self.metrics:
             n_train, n_dev = self.metrics["n_train"], self.metrics.get("n_dev", 0)
             lines.append(f"- trained on {n_train} sentences; " + (

@@ -17,6 +17,7 @@ import torch
 from pkharvest.corpus.records import VIEWS, Example
 from pkharvest.errors import UsageError
 from pkharvest.model.config import ALL_HEADS, DEFAULT_ENCODER, ModelConfig
+from pkharvest.model.network import EnsembleTagger
 from pkharvest.model.tagger import PKTagger, check_device, resolve_device, to_device
 from pkharvest.model.weighting import WEIGHTINGS, LossWeighting
 from pkharvest.training.evaluate import evaluate, get_score
@@ -46,10 +47,13 @@ class TrainConfig:
     N epochs (checkpoint averaging, as in stochastic weight averaging, Izmailov et al. 2018,
     here under the decaying learning rate); with a dev split the average is scored like an
     epoch and kept only when it beats the best one, and a run that stops early before those
-    epochs keeps its best epoch. ``device`` is where training runs: ``cpu`` (the default; same
-    seed and data give the same weights on the same machine and thread count), ``cuda`` /
-    ``cuda:N``, or ``auto`` (a GPU when torch sees one). GPU runs are faster but not
-    bit-for-bit reproducible.
+    epochs keeps its best epoch. ``ensemble`` > 1 trains that many networks, with seeds
+    ``seed``, ``seed + 1`` ..., one after the other on the same data, and saves them as one
+    seed ensemble that averages their word log-probabilities (``ensemble`` times the training
+    and tagging time; see docs/model.md for what it buys). ``device`` is where training runs:
+    ``cpu`` (the default; same seed and data give the same weights on the same machine and
+    thread count), ``cuda`` / ``cuda:N``, or ``auto`` (a GPU when torch sees one). GPU runs
+    are faster but not bit-for-bit reproducible.
     """
 
     view: str = "full"
@@ -81,6 +85,7 @@ class TrainConfig:
     threads: int | None = None
     refit: bool = True
     average_last: int = 0
+    ensemble: int = 1
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -147,7 +152,7 @@ class TrainConfig:
             max_length=self.max_length, dropout=self.dropout, use_features=self.use_features,
             constrained_decoding=self.constrained_decoding,
             drop_unlinked_units=self.drop_unlinked_units,
-            drop_unlinked_parameters=self.drop_unlinked_parameters,
+            drop_unlinked_parameters=self.drop_unlinked_parameters, members=self.ensemble,
         )
 
     @classmethod
@@ -271,6 +276,8 @@ def train(
     weights (on the same machine and thread count)."""
     if not train_examples:
         raise UsageError("no training examples", option="--corpus")
+    if config.ensemble > 1:
+        return _train_ensemble(train_examples, dev_examples, config, out_dir, progress)
     started = time.perf_counter()
     if config.threads is not None:
         torch.set_num_threads(config.threads)
@@ -412,6 +419,46 @@ def train(
     return TrainResult(tagger=tagger, history=history, best_epoch=best_epoch,
                        epochs_run=epochs_run, dev_scores=best_scores, wall_time_s=wall,
                        config=config, steps=step)
+
+
+def _train_ensemble(
+    train_examples: Sequence[Example],
+    dev_examples: Sequence[Example],
+    config: TrainConfig,
+    out_dir: str | Path | None,
+    progress: bool,
+) -> TrainResult:
+    """``config.ensemble`` single networks (seeds ``seed``, ``seed + 1`` ...), each trained
+    as :func:`train` trains one, joined into one seed-ensemble tagger."""
+    started = time.perf_counter()
+    results = []
+    for i in range(config.ensemble):
+        logger.info("ensemble member %d of %d (seed %d)", i + 1, config.ensemble, config.seed + i)
+        results.append(train(train_examples, dev_examples,
+                             config.with_(ensemble=1, seed=config.seed + i), progress=progress))
+    first = results[0]
+    model_config = replace(first.tagger.config, members=config.ensemble)
+    tagger = PKTagger(model_config, EnsembleTagger(model_config, [r.tagger.network
+                                                                  for r in results]),
+                      first.tagger.tokenizer)
+    tagger.network.eval()
+    dev_scores = evaluate(tagger, dev_examples) if dev_examples else {}
+    wall = time.perf_counter() - started
+    members = [{"seed": r.config.seed, "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
+                "steps": r.steps, "wall_time_s": r.wall_time_s,
+                "dev_f1": get_score(r.dev_scores, "ner.strict.micro.f1") if r.dev_scores
+                else None} for r in results]
+    tagger.metrics = {"train_config": config.to_dict(), "dev": dev_scores,
+                      "best_epoch": first.best_epoch, "epochs_run": first.epochs_run,
+                      "steps": sum(r.steps for r in results), "averaged_epochs": 0,
+                      "members": members, "wall_time_s": wall,
+                      "n_train": len(train_examples), "n_dev": len(dev_examples)}
+    if out_dir is not None:
+        tagger.save(out_dir)
+    history = [{**record, "member": i} for i, r in enumerate(results) for record in r.history]
+    return TrainResult(tagger=tagger, history=history, best_epoch=first.best_epoch,
+                       epochs_run=first.epochs_run, dev_scores=dev_scores, wall_time_s=wall,
+                       config=config, steps=sum(r.steps for r in results))
 
 
 def _length_bucketed(windows: Sequence[Any], batch_size: int, gen: torch.Generator
