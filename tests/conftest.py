@@ -15,6 +15,7 @@ import pytest
 from pkharvest.paths import shared_dir
 
 SHARED = shared_dir()
+CI_EPOCHS = 10  # the trained_model fixture's schedule (the default trains 30)
 
 
 def _need(path: Path) -> Path:
@@ -51,7 +52,10 @@ def eutils_fixtures() -> Path:
 def trained_model(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory):
     """The default configuration trained as ``pkharvest train`` does (``training_sets``: the
     train + dev parts of the seed-13 article split of the shared corpus; trained once per test
-    session; the test split stays unseen).
+    session; the test split stays unseen), but for 10 epochs instead of 30: the end-to-end
+    tests check the pipeline and a record-F1 floor, which the 10-epoch model clears (record
+    F1 0.767 against the default's 0.781, floor 0.55), and the full schedule would be most of
+    the CI time. The default model's quality is measured by ``bench/`` (docs/model.md).
 
     Returns ``(model_dir, split)``. ``PKHARVEST_TEST_MODEL`` may name a folder trained the same
     way (``pkharvest train --out DIR``) to skip training when iterating locally."""
@@ -64,5 +68,6 @@ def trained_model(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory):
     if reuse:
         return Path(reuse), split
     out = tmp_path_factory.mktemp("trained") / "model"
-    train(split.train, split.dev, TrainConfig(), out_dir=out, progress=False)
+    train(split.train, split.dev, TrainConfig(epochs=CI_EPOCHS, min_steps=0), out_dir=out,
+          progress=False)
     return out, split
