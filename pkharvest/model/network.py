@@ -133,7 +133,6 @@ class EnsembleTagger(nn.Module):
                  ) -> None:
         super().__init__()
         self.config = config
-        self.tags = bio_tags(config.labels)
         if members is None:  # loading a model folder: empty members, weights come next
             members = [MultiTaskTagger(config, pretrained=False)
                        for _ in range(config.members)]

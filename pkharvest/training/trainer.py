@@ -446,13 +446,13 @@ def _train_ensemble(
     wall = time.perf_counter() - started
     members = [{"seed": r.config.seed, "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
                 "steps": r.steps, "wall_time_s": r.wall_time_s,
+                "averaged_epochs": r.tagger.metrics["averaged_epochs"],
                 "dev_f1": get_score(r.dev_scores, "ner.strict.micro.f1") if r.dev_scores
                 else None} for r in results]
-    tagger.metrics = {"train_config": config.to_dict(), "dev": dev_scores,
-                      "best_epoch": first.best_epoch, "epochs_run": first.epochs_run,
-                      "steps": sum(r.steps for r in results), "averaged_epochs": 0,
-                      "members": members, "wall_time_s": wall,
-                      "n_train": len(train_examples), "n_dev": len(dev_examples)}
+    # the first member's metrics (epochs, data sizes), with what the ensemble changes
+    tagger.metrics = {**first.tagger.metrics, "train_config": config.to_dict(),
+                      "dev": dev_scores, "steps": sum(r.steps for r in results),
+                      "members": members, "wall_time_s": wall}
     if out_dir is not None:
         tagger.save(out_dir)
     history = [{**record, "member": i} for i, r in enumerate(results) for record in r.history]
