@@ -11,11 +11,14 @@ folds and keeps, for every held-out sentence, the model's word scores
 processes (``--workers`` at a time: on one GPU several small jobs overlap; on this 2-core
 machine use 2 with one thread each); a finished job is not rerun. ``--deadline`` stops
 launching and kills running jobs after that many seconds, and the summary covers what
-finished. Prints, per job, the out-of-fold strict micro / PK F1 of the product's decoding;
+finished. Prints, per job, the out-of-fold strict micro / PK F1 of the product's decoding and the
+record F1 of what the search pipeline would store from those sentences (``records``);
 per configuration, the mean and standard deviation over seeds; and, for each configuration in
 ``--ensemble``, the seed ensemble (word log-probabilities averaged over the finished seeds'
 models, then decoded as one model) over the first 3 seeds and over all of them. The test split
-is never touched. Configurations are the ``CANDIDATES`` below (``TrainConfig`` overrides).
+is never touched. Configurations are the ``CANDIDATES`` below (``TrainConfig`` overrides of
+the current defaults: batch 8 since session 9, so session 8's alternatives, measured against
+batch 16, are now ``batch16`` plus their override).
 """
 
 from __future__ import annotations
@@ -34,8 +37,13 @@ import torch
 from bench_cv import cv_folds
 from safetensors.torch import load_file, save_file
 
+from pkharvest import filter as sentence_filter
 from pkharvest.corpus.records import ENTITY_LABELS
+from pkharvest.link import link
 from pkharvest.model.tagger import PKTagger, WordScores
+from pkharvest.normalise import normalise
+from pkharvest.records import Sentence
+from pkharvest.scoring import gold_records, measurement_records, score_records
 from pkharvest.training.metrics import span_scores
 from pkharvest.training.trainer import TrainConfig, train
 
@@ -45,8 +53,12 @@ CANDIDATES: dict[str, dict] = {
     "epochs50": {"epochs": 50},
     "lr3e-4": {"lr": 3e-4},
     "lr1e-4": {"lr": 1e-4},
-    "batch8": {"batch_size": 8},
+    # the default up to session 8 (batch 16; min_steps and eval_steps in the same sentences)
+    "batch16": {"batch_size": 16, "min_steps": 160, "eval_steps": 20},
+    "batch8": {"batch_size": 8},  # the default since session 9
     "batch32": {"batch_size": 32},
+    "batch8_none": {"batch_size": 8, "weighting": "none"},
+    "batch8_lr1e-4": {"batch_size": 8, "lr": 1e-4},
     "uncertainty": {"weighting": "uncertainty"},
     "hybrid": {"weighting": "hybrid"},
     "none": {"weighting": "none"},
@@ -130,20 +142,39 @@ def score(args: argparse.Namespace, name: str, seeds: list[int], pool, folds) ->
     # (decoding needs the config, not the network)
     config = TrainConfig(**CANDIDATES[name], **({"encoder": args.encoder} if args.encoder else {}))
     decoder = PKTagger(config.model_config(), network=None, tokenizer=None)
-    gold, pred, per_fold = [], [], []
+    gold, pred, per_fold, found = [], [], [], set()
     for k, fold in enumerate(folds):
         members = [load_oof(d / f"fold{k}") for d in job_dirs]
-        decoded = decoder.decode(mean_scores(members))
+        averaged = mean_scores(members)
+        decoded = decoder.decode(averaged)
         g = [[(sp.start, sp.end, sp.label) for sp in pool[i].spans] for i in fold]
         p = [[(e.start, e.end, e.label) for e in d.entities] for d in decoded]
         per_fold.append(span_scores(g, p, ENTITY_LABELS)["micro"]["f1"])
         gold += g
         pred += p
+        found |= records(decoder.decode(averaged, drop_unlinked=False), [pool[i] for i in fold])
     pooled = span_scores(gold, pred, ENTITY_LABELS)
+    rec = score_records(found, gold_records(pool))
     return {"micro": pooled["micro"]["f1"], "precision": pooled["micro"]["precision"],
             "recall": pooled["micro"]["recall"],
             **{lab: v["f1"] for lab, v in pooled["per_label"].items()},
-            "per_fold_micro": per_fold}
+            "per_fold_micro": per_fold, "record_f1": rec.f1, "record_tp": rec.tp,
+            "record_fp": rec.fp, "record_fn": rec.fn}
+
+
+def records(predictions: list, examples: list) -> set:
+    """(pmid, parameter, value) records of held-out sentences made as the search pipeline
+    makes them (``Extractor.sentences_to_measurements``: bCLS filter, every entity to the
+    linker, link, normalise), for the out-of-fold record F1 against the gold C_VAL
+    relations (``bench_pipeline.py``'s figure, without HTTP)."""
+    kept = sentence_filter.decide([p.pk_probability for p in predictions],
+                                  sentence_filter.DEFAULT_THRESHOLD)
+    found = []
+    for i, (pred, ex, decision) in enumerate(zip(predictions, examples, kept, strict=True)):
+        if decision.kept:
+            sentence = Sentence(str(ex.pmid), i, ex.text, 0, len(ex.text))
+            found += [normalise(m) for m in link(sentence, pred.entities)]
+    return measurement_records(found)
 
 
 def sd(values: list[float]) -> float:
@@ -206,7 +237,7 @@ def main() -> None:
         if res.is_file():
             r = json.loads(res.read_text())
             print(f"{name:12s} s{seed:<3d} micro {r['micro']:.4f}  PK {r['PK']:.4f}  "
-                  f"({r['wall_s']:.0f} s)", flush=True)
+                  f"records {r['record_f1']:.4f}  ({r['wall_s']:.0f} s)", flush=True)
         else:
             print(f"{name} s{seed}: failed, see {log}", flush=True)
 
@@ -242,7 +273,7 @@ def main() -> None:
             r = score(args, name, list(members), pool, folds)
             summary["ensembles"][f"{name}:{','.join(map(str, members))}"] = r
             print(f"ensemble {name} seeds {','.join(map(str, members))}: micro "
-                  f"{r['micro']:.4f}  PK {r['PK']:.4f}")
+                  f"{r['micro']:.4f}  PK {r['PK']:.4f}  records {r['record_f1']:.4f}")
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
 
 

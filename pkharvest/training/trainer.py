@@ -62,13 +62,13 @@ class TrainConfig:
     weighting: str = "fixed"
     seed: int = 13
     encoder: str = DEFAULT_ENCODER
-    batch_size: int = 16
+    batch_size: int = 8
     lr: float = 2e-4
     head_lr: float = 2e-3
     epochs: int = 30
-    min_steps: int = 160
+    min_steps: int = 320
     patience: int = 4
-    eval_steps: int = 20
+    eval_steps: int = 40
     warmup: float = 0.1
     weight_decay: float = 0.01
     max_length: int = 128
