@@ -118,6 +118,16 @@ def test_help(command):
     assert (res.exit_code == 0 and "--model" in res.output) or "--corpus" in res.output
 
 
+def test_help_shows_the_written_defaults():
+    # rich markup would take "[default: ...]" in a help text for a tag and drop it
+    res = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "400"})
+    assert res.exit_code == 0
+    assert "[default: PKHARVEST_MODEL or model/default]" in res.output
+    assert "[default: 8, since session 9" in res.output
+    res = runner.invoke(app, ["evaluate", "--help"], env={"COLUMNS": "400"})
+    assert "[default: the model's]" in res.output
+
+
 @pytest.mark.slow
 def test_train_reference_setup(tiny_corpus, tmp_path):
     out = tmp_path / "ref"

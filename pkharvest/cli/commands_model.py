@@ -49,7 +49,7 @@ def _score_table(scores: dict[str, Any], title: str) -> Table:
 @handle_errors
 def train_cmd(
     corpus: Path | None = typer.Option(
-        None, "--corpus", help="Prodigy JSONL corpus [default: PKHARVEST_CORPUS or the shared "
+        None, "--corpus", help="Prodigy JSONL corpus \\[default: PKHARVEST_CORPUS or the shared "
         "annotated sentences]."),
     view: str = typer.Option("full", "--view", help="Labels to learn: full (all five) or pk."),
     split: str = typer.Option(
@@ -62,15 +62,17 @@ def train_cmd(
         "(none = single-task NER)."),
     seed: int = typer.Option(13, "--seed", help="Training (and subsampling) seed."),
     encoder: str | None = typer.Option(
-        None, "--encoder", help="HF encoder name or local folder [default: the bundled "
+        None, "--encoder", help="HF encoder name or local folder \\[default: the bundled "
         "all-MiniLM-L6-v2]."),
     out: Path | None = typer.Option(
-        None, "--out", help="Model folder to write [default: PKHARVEST_MODEL or model/default]."),
+        None, "--out", help="Model folder to write \\[default: PKHARVEST_MODEL or model/default]."),
     epochs: int | None = typer.Option(
         None, "--epochs", help="Maximum epochs (given explicitly, it also turns off the "
         "minimum-steps rule that lengthens training on small data)."),
     lr: float | None = typer.Option(None, "--lr", help="Encoder learning rate."),
-    batch_size: int | None = typer.Option(None, "--batch-size", help="Sentences per batch."),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", help="Sentences per batch \\[default: 8, since session 9; 16 "
+        "before, see docs/model.md]."),
     max_length: int | None = typer.Option(
         None, "--max-length", help="Word pieces per window (longer sentences are windowed)."),
     mention_swap: float | None = typer.Option(
@@ -82,11 +84,11 @@ def train_cmd(
         "by random digits, per epoch (default 0; see docs/model.md)."),
     average_last: int | None = typer.Option(
         None, "--average-last", help="Average the weights of the schedule's last N epochs "
-        "(checkpoint averaging; with a dev split kept only when it scores better) [default: "
+        "(checkpoint averaging; with a dev split kept only when it scores better) \\[default: "
         "0, off; see docs/model.md]."),
     refit: bool | None = typer.Option(
         None, "--refit/--no-refit", help="At --fraction 1, train on the train and dev splits "
-        "together for the whole schedule (no early stopping) [default: on; off with "
+        "together for the whole schedule (no early stopping) \\[default: on; off with "
         "--reference]. Below 1 the dev split is always held out for early stopping."),
     reference: bool = typer.Option(
         False, "--reference", help="Use the reference set-up (batch 32, max length 256, AdamW "
@@ -94,7 +96,7 @@ def train_cmd(
     ensemble: int | None = typer.Option(
         None, "--ensemble", help="Train K networks (seeds SEED ... SEED+K-1) and save them as "
         "one seed ensemble that averages their word log-probabilities; K times the training "
-        "and tagging time [default: 1; see docs/model.md]."),
+        "and tagging time \\[default: 1; see docs/model.md]."),
     device: str | None = typer.Option(
         None, "--device", help="Where to train: cpu (default; reproducible), cuda[:N], or auto "
         "(a GPU when torch sees one)."),
@@ -153,11 +155,11 @@ def train_cmd(
 @handle_errors
 def evaluate_cmd(
     model: Path | None = typer.Option(
-        None, "--model", help="Model folder [default: PKHARVEST_MODEL or model/default]."),
+        None, "--model", help="Model folder \\[default: PKHARVEST_MODEL or model/default]."),
     corpus: Path | None = typer.Option(
         None, "--corpus", help="Prodigy JSONL corpus to score (the whole file)."),
     view: str | None = typer.Option(
-        None, "--view", help="Score only the labels of this view [default: the model's]."),
+        None, "--view", help="Score only the labels of this view \\[default: the model's]."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object, nothing else."),
 ) -> None:
     """Score a model on every sentence of a corpus file (strict and partial span F1 per label,
@@ -186,7 +188,7 @@ def evaluate_cmd(
 def tag_cmd(
     texts: list[str] | None = typer.Argument(None, help="Sentences to tag."),
     model: Path | None = typer.Option(
-        None, "--model", help="Model folder [default: PKHARVEST_MODEL or model/default]."),
+        None, "--model", help="Model folder \\[default: PKHARVEST_MODEL or model/default]."),
     input_file: Path | None = typer.Option(
         None, "--input", help="A text file with one sentence per line ('-' for stdin)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array, nothing else."),
