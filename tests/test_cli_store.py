@@ -129,6 +129,20 @@ def test_query_csv_with_params(db: Path) -> None:
     assert float(row["value_canonical"]) == 25.5
 
 
+def test_query_table_turns_to_row_blocks_when_wider_than_the_console(db: Path) -> None:
+    args = ["query", "parameter_summary", "--db", str(db)]
+    narrow = runner.invoke(app, args, env={"COLUMNS": "60"})
+    assert narrow.exit_code == 0, narrow.output
+    assert "-[ row 1 ]-" in narrow.stdout and "┃" not in narrow.stdout
+    lines = narrow.stdout.splitlines()
+    # every column keeps its whole name, one "column  value" line each
+    for column in ("measurement_type", "n_articles", "geo_mean", "n_flagged"):
+        assert any(line.split()[:1] == [column] for line in lines), column
+    assert any(line.split()[:2] == ["drug", "midazolam"] for line in lines)
+    wide = runner.invoke(app, args, env={"COLUMNS": "400"})
+    assert wide.exit_code == 0 and "┃ drug" in wide.stdout and "-[ row" not in wide.stdout
+
+
 def test_query_table_and_listing(db: Path) -> None:
     result = runner.invoke(app, ["query", "runs", "--db", str(db)])
     assert result.exit_code == 0, result.output

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -111,12 +112,32 @@ def query_cmd(
         writer.writerows([[_cell(v) for v in r] for r in rows])
         typer.echo(buf.getvalue(), nl=False)
     else:
-        table = Table(title=f"{query} ({len(rows)} rows)")
-        for c in columns:
-            table.add_column(c, overflow="fold")
-        for r in rows:
-            table.add_row(*(_cell(v) for v in r))
+        _print_table(f"{query} ({len(rows)} rows)", columns, [[_cell(v) for v in r] for r in rows])
+
+
+def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """A table when it fits the console; otherwise one block of ``column  value`` lines per
+    row (psql's expanded display), since a wide summary squeezed into 80 columns folds every
+    cell to a letter or two."""
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        table.add_row(*r)
+    natural = Measurement.get(console, console.options.update(max_width=10_000), table).maximum
+    if natural <= console.width:
         console.print(table)
+        return
+    console.print(Text(f"{title}, one block per row (the table is wider than the console)",
+                       style="italic"))
+    for i, r in enumerate(rows, 1):
+        block = Table.grid(padding=(0, 2))
+        block.add_column(style="bold", no_wrap=True)
+        block.add_column(overflow="fold")
+        for c, v in zip(columns, r, strict=True):
+            block.add_row(c, v)
+        console.print(Text(f"-[ row {i} ]-", style="dim"))
+        console.print(block)
 
 
 @app.command("export")
