@@ -37,11 +37,9 @@ import torch
 from bench_cv import cv_folds
 from safetensors.torch import load_file, save_file
 
-from pkharvest import filter as sentence_filter
 from pkharvest.corpus.records import ENTITY_LABELS
-from pkharvest.link import link
 from pkharvest.model.tagger import PKTagger, WordScores
-from pkharvest.normalise import normalise
+from pkharvest.pipeline import predictions_to_measurements
 from pkharvest.records import Sentence
 from pkharvest.scoring import gold_records, measurement_records, score_records
 from pkharvest.training.metrics import span_scores
@@ -164,17 +162,11 @@ def score(args: argparse.Namespace, name: str, seeds: list[int], pool, folds) ->
 
 def records(predictions: list, examples: list) -> set:
     """(pmid, parameter, value) records of held-out sentences made as the search pipeline
-    makes them (``Extractor.sentences_to_measurements``: bCLS filter, every entity to the
-    linker, link, normalise), for the out-of-fold record F1 against the gold C_VAL
-    relations (``bench_pipeline.py``'s figure, without HTTP)."""
-    kept = sentence_filter.decide([p.pk_probability for p in predictions],
-                                  sentence_filter.DEFAULT_THRESHOLD)
-    found = []
-    for i, (pred, ex, decision) in enumerate(zip(predictions, examples, kept, strict=True)):
-        if decision.kept:
-            sentence = Sentence(str(ex.pmid), i, ex.text, 0, len(ex.text))
-            found += [normalise(m) for m in link(sentence, pred.entities)]
-    return measurement_records(found)
+    makes them (``pipeline.predictions_to_measurements``), for the out-of-fold record F1
+    against the gold C_VAL relations (``bench_pipeline.py``'s figure, without HTTP)."""
+    sentences = [Sentence(str(ex.pmid), i, ex.text, 0, len(ex.text))
+                 for i, ex in enumerate(examples)]
+    return measurement_records(predictions_to_measurements(sentences, predictions)[2])
 
 
 def sd(values: list[float]) -> float:

@@ -22,7 +22,7 @@ from pkharvest.drug import attribute_drug
 from pkharvest.errors import FetchError, PkHarvestError, UsageError
 from pkharvest.fetch import EutilsClient
 from pkharvest.link import link
-from pkharvest.model.tagger import PKTagger
+from pkharvest.model.tagger import PKTagger, SentencePrediction
 from pkharvest.normalise import normalise
 from pkharvest.records import Article, Measurement, Sentence
 from pkharvest.split import split_article
@@ -117,21 +117,8 @@ class Extractor:
         # Every unit reaches the linker (the linker decides; see PKTagger.predict).
         predictions = self.tagger.predict([s.text for s in sentences], batch_size=self.batch_size,
                                           drop_unlinked=False)
-        decisions = sentence_filter.decide([p.pk_probability for p in predictions], self.threshold)
-        scored: list[ScoredSentence] = []
-        mentions: list[Mention] = []
-        measurements: list[Measurement] = []
-        for sent, pred, decision in zip(sentences, predictions, decisions, strict=True):
-            scored.append(ScoredSentence(sent, decision.pk_probability, decision.kept))
-            if not decision.kept:
-                continue
-            mentions.extend(Mention(sent.pmid, sent.index, e) for e in pred.entities)
-            for m in link(sent, pred.entities):
-                m.drug, m.drug_source = attribute_drug(
-                    sent.text, m.parameter_start, title=title, chemicals=chemicals, query=query
-                )
-                measurements.append(normalise(m))
-        return scored, mentions, measurements
+        return predictions_to_measurements(sentences, predictions, self.threshold, title=title,
+                                           chemicals=chemicals, query=query)
 
     def process_article(self, article: Article, query: str | None = None) -> ArticleResult:
         sentences = split_article(article)
@@ -139,6 +126,35 @@ class Extractor:
             sentences, title=article.title, chemicals=article.chemicals, query=query
         )
         return ArticleResult(article, scored, mentions, measurements)
+
+
+def predictions_to_measurements(
+    sentences: Sequence[Sentence],
+    predictions: Sequence[SentencePrediction],
+    threshold: float = sentence_filter.DEFAULT_THRESHOLD,
+    *,
+    title: str = "",
+    chemicals: Sequence[str] = (),
+    query: str | None = None,
+) -> tuple[list[ScoredSentence], list[Mention], list[Measurement]]:
+    """The model's predictions for ``sentences`` (of one article; every entity, unlinked ones
+    included) through the filter (bCLS ``threshold``), link, drug attribution and
+    normalisation."""
+    decisions = sentence_filter.decide([p.pk_probability for p in predictions], threshold)
+    scored: list[ScoredSentence] = []
+    mentions: list[Mention] = []
+    measurements: list[Measurement] = []
+    for sent, pred, decision in zip(sentences, predictions, decisions, strict=True):
+        scored.append(ScoredSentence(sent, decision.pk_probability, decision.kept))
+        if not decision.kept:
+            continue
+        mentions.extend(Mention(sent.pmid, sent.index, e) for e in pred.entities)
+        for m in link(sent, pred.entities):
+            m.drug, m.drug_source = attribute_drug(
+                sent.text, m.parameter_start, title=title, chemicals=chemicals, query=query
+            )
+            measurements.append(normalise(m))
+    return scored, mentions, measurements
 
 
 def load_tagger(model_dir: str | Path) -> PKTagger:
