@@ -12,6 +12,7 @@ the attention-masked mean of the encoder states.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -38,6 +39,32 @@ def build_encoder(config: ModelConfig, pretrained: bool) -> nn.Module:
     cfg = dict(config.encoder_config)
     model_type = cfg.pop("model_type")
     return AutoModel.from_config(AutoConfig.for_model(model_type, **cfg))
+
+
+def load_tokenizer(source: str) -> Any:
+    """The tokenizer of ``source`` (HF name or folder), ready for pre-split words.
+
+    Byte-level BPE tokenizers (RoBERTa and its biomedical versions, ModernBERT, GPT-2 style)
+    take pre-split words only when built with ``add_prefix_space=True`` (otherwise
+    transformers refuses, or, under ``python -O``, encodes every word as if glued to the one
+    before); they are loaded so. Every other tokenizer is loaded as it is."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    if getattr(tokenizer, "is_fast", False) and _byte_level_without_prefix_space(tokenizer):
+        tokenizer = AutoTokenizer.from_pretrained(source, add_prefix_space=True)
+    return tokenizer
+
+
+def _byte_level_without_prefix_space(tokenizer: Any) -> bool:
+    state = json.loads(tokenizer.backend_tokenizer.to_str()).get("pre_tokenizer") or {}
+    stack = [state]
+    while stack:
+        step = stack.pop()
+        if step.get("type") == "ByteLevel" and not step.get("add_prefix_space", False):
+            return True
+        stack.extend(step.get("pretokenizers") or [])
+    return False
 
 
 class MultiTaskTagger(nn.Module):

@@ -40,7 +40,7 @@ from pkharvest.model.decoding import (
     spans_from_tags,
     viterbi,
 )
-from pkharvest.model.network import MultiTaskTagger, build_network, collate
+from pkharvest.model.network import MultiTaskTagger, build_network, collate, load_tokenizer
 from pkharvest.records import Entity
 
 logger = logging.getLogger(__name__)
@@ -141,19 +141,27 @@ class PKTagger:
     def create(cls, config: ModelConfig) -> PKTagger:
         """Fresh task heads on the pretrained encoder ``config.encoder`` (one network: the
         members of an ensemble are trained one by one, see ``training.trainer``)."""
-        from transformers import AutoTokenizer
-
         if config.members != 1:
             raise ValueError("create() builds one network; train ensemble members one by one")
         try:
-            tokenizer = AutoTokenizer.from_pretrained(resolve_encoder(config.encoder))
-            network = MultiTaskTagger(config, pretrained=True)
+            tokenizer = load_tokenizer(resolve_encoder(config.encoder))
         except OSError as exc:
             raise ModelError(f"cannot load encoder {config.encoder!r}: {exc}",
                              option="--encoder") from exc
         if not getattr(tokenizer, "is_fast", False):
             raise ModelError(f"encoder {config.encoder!r} has no fast tokenizer",
                              option="--encoder")
+        # windows are framed as [CLS] pieces [SEP] and padded with the pad token
+        missing = [name for name in ("cls_token", "sep_token", "pad_token")
+                   if getattr(tokenizer, f"{name}_id", None) is None]
+        if missing:
+            raise ModelError(f"encoder {config.encoder!r} is not a BERT-style encoder: its "
+                             f"tokenizer has no {', '.join(missing)}", option="--encoder")
+        try:
+            network = MultiTaskTagger(config, pretrained=True)
+        except OSError as exc:
+            raise ModelError(f"cannot load encoder {config.encoder!r}: {exc}",
+                             option="--encoder") from exc
         return cls(config, network, tokenizer)
 
     @property
@@ -338,8 +346,6 @@ class PKTagger:
     @classmethod
     def load(cls, directory: str | Path) -> PKTagger:
         """Rebuild a tagger from its folder (offline). Missing files → ModelError naming one."""
-        from transformers import AutoTokenizer
-
         d = Path(directory)
         if not d.is_dir():
             raise ModelError(f"model folder {d} does not exist", option="--model")
@@ -358,7 +364,7 @@ class PKTagger:
             network = build_network(config)
             state = load_file(str(d / WEIGHTS_FILE))
             network.load_state_dict(state, strict=True)
-            tokenizer = AutoTokenizer.from_pretrained(str(d))
+            tokenizer = load_tokenizer(str(d))
         except (OSError, RuntimeError, KeyError, ValueError, SafetensorError) as exc:
             raise ModelError(f"model folder {d} is incompatible or corrupt: {exc}",
                              option="--model") from exc

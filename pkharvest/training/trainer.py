@@ -246,8 +246,12 @@ def swap_mentions(example: Example, pool: Sequence[str], rng: random.Random,
 def _optimizer(tagger: PKTagger, weighting: LossWeighting, config: TrainConfig
                ) -> torch.optim.Optimizer:
     decay, no_decay = [], []
-    for name, p in tagger.network.encoder.named_parameters():
-        if config.freeze_embeddings and "word_embeddings" in name:
+    encoder = tagger.network.encoder
+    # the word-piece embedding table, whatever the architecture calls it
+    frozen = ({id(p) for p in encoder.get_input_embeddings().parameters()}
+              if config.freeze_embeddings else set())
+    for name, p in encoder.named_parameters():
+        if id(p) in frozen:
             p.requires_grad_(False)
             continue
         (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
