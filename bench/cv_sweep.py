@@ -37,7 +37,7 @@ import torch
 from bench_cv import cv_folds
 from safetensors.torch import load_file, save_file
 
-from pkharvest.corpus.records import ENTITY_LABELS
+from pkharvest.corpus.reader import apply_view
 from pkharvest.model.tagger import PKTagger, WordScores
 from pkharvest.pipeline import predictions_to_measurements
 from pkharvest.records import Sentence
@@ -63,6 +63,8 @@ CANDIDATES: dict[str, dict] = {
     "unfrozen": {"freeze_embeddings": False},
     "swap0.3": {"mention_swap": 0.3},
     "dropout0.2": {"dropout": 0.2},
+    # PK spans only (PK2020 / PKNER-like task): scored on PK alone, no records (no values)
+    "pk_view": {"view": "pk"},
 }
 OOF_FILE = "oof.safetensors"
 OOF_META = "oof.json"
@@ -80,6 +82,7 @@ def run_job(args: argparse.Namespace, name: str, seed: int) -> dict:
     if args.epochs is not None:
         overrides.update(epochs=args.epochs, min_steps=0)
     config = TrainConfig(**overrides)
+    pool = apply_view(pool, config.view)
     job_dir = args.out / name / f"s{seed}"
     started = time.perf_counter()
     for k, fold in enumerate(folds):
@@ -140,6 +143,9 @@ def score(args: argparse.Namespace, name: str, seeds: list[int], pool, folds) ->
     # (decoding needs the config, not the network)
     config = TrainConfig(**CANDIDATES[name], **({"encoder": args.encoder} if args.encoder else {}))
     decoder = PKTagger(config.model_config(), network=None, tokenizer=None)
+    labels = config.model_config().labels
+    pool = apply_view(pool, config.view)
+    with_records = "VALUE" in labels
     gold, pred, per_fold, found = [], [], [], set()
     for k, fold in enumerate(folds):
         members = [load_oof(d / f"fold{k}") for d in job_dirs]
@@ -147,17 +153,21 @@ def score(args: argparse.Namespace, name: str, seeds: list[int], pool, folds) ->
         decoded = decoder.decode(averaged)
         g = [[(sp.start, sp.end, sp.label) for sp in pool[i].spans] for i in fold]
         p = [[(e.start, e.end, e.label) for e in d.entities] for d in decoded]
-        per_fold.append(span_scores(g, p, ENTITY_LABELS)["micro"]["f1"])
+        per_fold.append(span_scores(g, p, labels)["micro"]["f1"])
         gold += g
         pred += p
-        found |= records(decoder.decode(averaged, drop_unlinked=False), [pool[i] for i in fold])
-    pooled = span_scores(gold, pred, ENTITY_LABELS)
-    rec = score_records(found, gold_records(pool))
-    return {"micro": pooled["micro"]["f1"], "precision": pooled["micro"]["precision"],
-            "recall": pooled["micro"]["recall"],
-            **{lab: v["f1"] for lab, v in pooled["per_label"].items()},
-            "per_fold_micro": per_fold, "record_f1": rec.f1, "record_tp": rec.tp,
-            "record_fp": rec.fp, "record_fn": rec.fn}
+        if with_records:
+            found |= records(decoder.decode(averaged, drop_unlinked=False),
+                             [pool[i] for i in fold])
+    pooled = span_scores(gold, pred, labels)
+    out = {"micro": pooled["micro"]["f1"], "precision": pooled["micro"]["precision"],
+           "recall": pooled["micro"]["recall"],
+           **{lab: v["f1"] for lab, v in pooled["per_label"].items()},
+           "per_fold_micro": per_fold, "record_f1": None}
+    if with_records:
+        rec = score_records(found, gold_records(pool))
+        out.update(record_f1=rec.f1, record_tp=rec.tp, record_fp=rec.fp, record_fn=rec.fn)
+    return out
 
 
 def records(predictions: list, examples: list) -> set:
@@ -167,6 +177,10 @@ def records(predictions: list, examples: list) -> set:
     sentences = [Sentence(str(ex.pmid), i, ex.text, 0, len(ex.text))
                  for i, ex in enumerate(examples)]
     return measurement_records(predictions_to_measurements(sentences, predictions)[2])
+
+
+def fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def sd(values: list[float]) -> float:
@@ -229,7 +243,7 @@ def main() -> None:
         if res.is_file():
             r = json.loads(res.read_text())
             print(f"{name:12s} s{seed:<3d} micro {r['micro']:.4f}  PK {r['PK']:.4f}  "
-                  f"records {r['record_f1']:.4f}  ({r['wall_s']:.0f} s)", flush=True)
+                  f"records {fmt(r['record_f1'])}  ({r['wall_s']:.0f} s)", flush=True)
         else:
             print(f"{name} s{seed}: failed, see {log}", flush=True)
 
@@ -265,7 +279,7 @@ def main() -> None:
             r = score(args, name, list(members), pool, folds)
             summary["ensembles"][f"{name}:{','.join(map(str, members))}"] = r
             print(f"ensemble {name} seeds {','.join(map(str, members))}: micro "
-                  f"{r['micro']:.4f}  PK {r['PK']:.4f}  records {r['record_f1']:.4f}")
+                  f"{r['micro']:.4f}  PK {r['PK']:.4f}  records {fmt(r['record_f1'])}")
     (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
 
 
