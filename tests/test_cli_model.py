@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -155,3 +156,29 @@ def test_train_fraction_keeps_dev_for_early_stopping(tiny_corpus, tmp_path):
     metrics = json.loads((out / METRICS_FILE).read_text())
     assert metrics["train_config"]["refit"] is False and metrics["n_dev"] > 0
     assert "best epoch" in res.output
+
+
+def test_train_refuses_an_out_folder_it_would_overwrite(tiny_corpus, model_dir, tmp_path):
+    # a project folder with its own README.md and config.json: refused before training
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("# my project\n", encoding="utf-8")
+    (project / "config.json").write_text('{"mine": 1}\n', encoding="utf-8")
+    args = ["train", "--corpus", str(tiny_corpus), "--epochs", "1", "--quiet"]
+    res = runner.invoke(app, [*args, "--out", str(project)])
+    assert res.exit_code == 1 and "--out" in res.output and "not empty" in res.output
+    assert (project / "README.md").read_text(encoding="utf-8") == "# my project\n"
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x", encoding="utf-8")
+    res = runner.invoke(app, [*args, "--out", str(a_file)])
+    assert res.exit_code == 1 and "--out" in res.output and "not a folder" in res.output
+    res = runner.invoke(app, [*args, "--encoder", str(tmp_path / "no_such_encoder")])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    error = [line for line in res.output.splitlines() if line.startswith("Error:")]
+    assert len(error) == 1 and "--encoder" in error[0] and "does not exist" in error[0]
+    # an earlier model folder is replaced, as before
+    again = tmp_path / "again"
+    shutil.copytree(model_dir, again)
+    res = runner.invoke(app, [*args, "--batch-size", "8", "--max-length", "64",
+                              "--out", str(again)])
+    assert res.exit_code == 0, res.output

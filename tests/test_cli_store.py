@@ -276,3 +276,22 @@ def test_store_held_by_a_writer_exits_3(db: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
     after = runner.invoke(app, ["query", "runs", "--db", str(db)])
     assert after.exit_code == 0, after.output
+
+
+def test_brackets_in_user_text_print_as_written(db: Path, tmp_path: Path) -> None:
+    # rich would read "[range 12-40]" as a style tag and drop it, and "[/x]" as a closing tag
+    # and crash: the consoles print text as it is
+    sql = tmp_path / "brackets.sql"
+    sql.write_text("SELECT text FROM sentences WHERE text LIKE '%[range%'", encoding="utf-8")
+    result = runner.invoke(app, ["query", str(sql), "--db", str(db)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "25.5 L/h [range 12-40]." in result.stdout
+    shown = runner.invoke(app, ["show", "42", "--db", str(db)], env={"COLUMNS": "200"})
+    assert "[range 12-40]" in shown.stdout and "checked [by hand]" in shown.stdout
+    missing = runner.invoke(app, ["query", "[/x]", "--db", str(db)])
+    assert missing.exit_code == 2
+    assert "[/x]" in missing.output and "Traceback" not in missing.output
+    assert len(missing.output.strip().splitlines()) == 1
+    units = runner.invoke(app, ["units", "[mg]/L", "[/]"], env={"COLUMNS": "200"})
+    assert units.exit_code == 0, units.output
+    assert "[mg]/L" in units.stdout and "[/]" in units.stdout

@@ -31,6 +31,7 @@ from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import (
     CONFIG_FILE,
     LABELS_FILE,
+    METRICS_FILE,
     REQUIRED_FILES,
     WEIGHTS_FILE,
     PKTagger,
@@ -591,15 +592,51 @@ def test_model_folder_missing_a_file_names_it(
     _one_line_error(result, 1, missing, str(model), "--model")
 
 
-@pytest.mark.parametrize("broken", [CONFIG_FILE, LABELS_FILE])
+@pytest.mark.parametrize(
+    ("broken", "content"),
+    [
+        (CONFIG_FILE, b'{"labels": ['),
+        (LABELS_FILE, b'{"labels": ['),
+        (CONFIG_FILE, b"[]"),  # JSON, but not an object
+        (LABELS_FILE, b"[]"),
+        (CONFIG_FILE, b"\xff\xfe\x00garbage"),  # not UTF-8
+        (LABELS_FILE, b"\xff\xfe\x00garbage"),
+    ],
+)
 def test_model_folder_with_unreadable_json_names_it(
-    tmp_path: Path, model_dir: Path, broken: str
+    tmp_path: Path, model_dir: Path, broken: str, content: bytes
 ) -> None:
     model = tmp_path / "model"
     shutil.copytree(model_dir, model)
-    (model / broken).write_text('{"labels": [', encoding="utf-8")
+    (model / broken).write_bytes(content)
     result = _search_with_model(tmp_path, model)
     _one_line_error(result, 1, broken)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [("config_version", "1", "config_version"), ("view", "zzz", "zzz"),
+     ("max_length", "long", "max_length")],
+)
+def test_model_config_with_a_bad_field_value_names_it(
+    tmp_path: Path, model_dir: Path, field: str, value: Any, named: str
+) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    data = json.loads((model / CONFIG_FILE).read_text(encoding="utf-8"))
+    data[field] = value
+    (model / CONFIG_FILE).write_text(json.dumps(data), encoding="utf-8")
+    result = _search_with_model(tmp_path, model)
+    _one_line_error(result, 1, CONFIG_FILE, named)
+
+
+def test_unreadable_metrics_do_not_stop_a_model(tmp_path: Path, model_dir: Path) -> None:
+    model = tmp_path / "model"
+    shutil.copytree(model_dir, model)
+    (model / METRICS_FILE).write_bytes(b"\xff\xfe")
+    assert PKTagger.load(model).metrics == {}
+    (model / METRICS_FILE).write_text("[1, 2]", encoding="utf-8")
+    assert PKTagger.load(model).metrics == {}
 
 
 def test_model_folder_with_truncated_weights_names_it(tmp_path: Path, model_dir: Path) -> None:

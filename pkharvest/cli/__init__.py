@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from pkharvest import __version__
 from pkharvest.errors import PkHarvestError
@@ -25,8 +26,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
-console = Console()
+# Markup off: what the consoles print is user and article text (queries, sentences, SQL
+# results, file names), where "[ng/mL]" or "[/x]" must print as written, never be read as a
+# style tag; styling is given as rich Text styles instead.
+err_console = Console(stderr=True, markup=False)
+console = Console(markup=False)
 
 
 def _version(value: bool) -> None:
@@ -51,7 +55,8 @@ def _root(
 
 def fail(exc: PkHarvestError) -> typer.Exit:
     """Print a domain error as one line on stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+    err_console.print(Text.assemble(("Error:", "bold red"), f" {exc}"), highlight=False,
+                      soft_wrap=True)
     return typer.Exit(code=exc.exit_code)
 
 

