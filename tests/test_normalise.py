@@ -30,6 +30,21 @@ def test_clearance_in_ml_per_min() -> None:
     assert out.flags == []
 
 
+def test_all_caps_units_are_milli_not_mega() -> None:
+    out = normalise(meas("Cmax", "NG/ML", 250.0))
+    assert out.unit == "mg/L" and out.value_canonical == pytest.approx(0.25)
+    out = normalise(meas("CL", "ML/MIN", 100.0))
+    assert out.unit == "L/h" and out.value_canonical == pytest.approx(6.0)
+    out = normalise(meas("Cmax", "Mg/L", 2.0))
+    assert out.unit == "mg/L" and out.value_canonical == pytest.approx(2.0)
+
+
+def test_mega_volume_is_flagged_not_stored() -> None:
+    out = normalise(meas("V", "megaliter", 3.0))
+    assert out.flags == ["unparsable_unit:megaliter"]
+    assert out.value_canonical is None and out.unit is None
+
+
 def test_range_is_converted() -> None:
     out = normalise(meas("Cmax", "ng/mL", None, value_low=120.0, value_high=480.0))
     assert out.parameter == "Cmax" and out.unit == "mg/L"

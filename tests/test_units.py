@@ -6,6 +6,7 @@ import importlib.util
 import json
 import math
 import sys
+import unicodedata
 from pathlib import Path
 
 import pint
@@ -15,7 +16,14 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
-from pkharvest.normalise.units import KINDS, clean_unit_text, get_registry, parse_unit
+from pkharvest.normalise import units
+from pkharvest.normalise.units import (
+    KINDS,
+    clean_unit_text,
+    fold_case,
+    get_registry,
+    parse_unit,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,6 +99,129 @@ def test_pk_spellings(text: str, unit: str, factor: float) -> None:
     assert r.unit == unit
     assert r.factor == pytest.approx(factor, rel=1e-9)
     assert r.input == text
+
+
+# Letter case. Pint reads "ML" as a megalitre and "Mg" as a megagram: before the case rule these
+# came out 10^6-10^9 off without any error (NG/ML → 1e-12, UG/ML → 1e-9, ML/MIN → 6e7, Mg/L → 1e9).
+CASE_CASES = [
+    ("NG/ML", "mg/L", 1e-3),
+    ("UG/ML", "mg/L", 1.0),
+    ("ML/MIN", "L/h", 0.06),
+    ("Mg/L", "mg/L", 1.0),
+    ("MCG/ML", "mg/L", 1.0),
+    ("MG/L", "mg/L", 1.0),
+    ("L/HR", "L/h", 1.0),
+    ("MG.H/L", "mg*h/L", 1.0),
+    ("UG.H/ML", "mg*h/L", 1.0),
+    ("NG.H/ML", "mg*h/L", 1e-3),
+    ("NG·H·ML-1", "mg*h/L", 1e-3),
+    ("MG·H/ML", "mg*h/L", 1000.0),
+    ("ML/MIN/KG", "L/h/kg", 0.06),
+    ("ML·MIN-1·KG-1", "L/h/kg", 0.06),
+    ("ML/MIN/1.73 M2", "mL/min/std_bsa", 1.0),  # "M2" squared: metre, not molar
+    ("L·H(-1)·M(-2)", "mL/min/std_bsa", 1000 / 60 * 1.73),
+    ("ML", "L", 1e-3),
+    ("ML/KG", "L/kg", 1e-3),
+    ("L/KG", "L/kg", 1.0),
+    ("MG/KG", "mg/kg", 1.0),
+    ("NG/G", "mg/kg", 1e-3),
+    ("H-1", "1/h", 1.0),
+    ("MIN-1", "1/h", 60.0),
+    ("D", "h", 24.0),  # not debye
+    ("NMOL/L", "umol/L", 1e-3),
+    ("NM", "umol/L", 1e-3),  # nanomolar, not nanometre
+    ("MM", "umol/L", 1e3),  # millimolar, not megamolar
+    ("PM/ML", "umol/L", 1e-3),  # pmol/mL (molar symbol for an amount), not petamolar
+    ("NM-1·H-1", "1/nM/h", 1.0),  # an exponent -1 keeps the molar reading
+    ("ΜG/ML", "mg/L", 1.0),  # "µg/ml".upper(): Greek capital mu
+    ("µG/ML", "mg/L", 1.0),  # capitals around a micro sign
+    ("IU/ML", "IU/L", 1e3),
+    ("MIU/ML", "IU/L", 1.0),  # milli-IU: per volume an M prefix on IU is milli
+    ("UIU/ML", "IU/L", 1e-3),
+    ("MIU·H/ML", "IU*h/L", 1.0),
+    # mixed case: a capital M (or P) on a mass, volume, amount or molar unit is milli (pico)
+    ("Ml", "L", 1e-3),
+    ("ML/min", "L/h", 0.06),
+    ("pg/ML", "mg/L", 1e-6),
+    ("MG/kg", "mg/kg", 1.0),
+    ("Mmol/L", "umol/L", 1e3),
+    ("mL/min/1.73 M2", "mL/min/std_bsa", 1.0),
+]
+
+
+@pytest.mark.parametrize(("text", "unit", "factor"), CASE_CASES)
+def test_upper_case_spellings(text: str, unit: str, factor: float) -> None:
+    r = parse_unit(text)
+    assert r.error is None, r
+    assert r.unit == unit
+    assert r.factor == pytest.approx(factor, rel=1e-9)
+
+
+# Genuine mega units keep their prefix: (as written, conventional spelling, value in base unit)
+MEGA_CASES = [
+    ("MBq/kg", "MBq/kg", 1e6, "Bq/kg"),  # radiopharmaceutical dose per weight
+    ("MBq", "MBq", 1e6, "Bq"),
+    ("MBQ/KG", "MBq/kg", 1e6, "Bq/kg"),  # all caps: doses are MBq, never mBq
+    ("GBq", "GBq", 1e9, "Bq"),
+    ("MU/kg", "MU/kg", 1e6, "U/kg"),  # million units (interferon, penicillin)
+    ("MU", "MU", 1e6, "U"),
+    ("MIU", "MIU", 1e6, "IU"),  # 3 MIU interferon: a dose, not per volume
+    ("MIU/KG", "MIU/kg", 1e6, "IU/kg"),
+    ("MU/M2", "MU/m2", 1e6, "U/m**2"),
+    ("MIU/mL", "MIU/mL", 1e6, "IU/mL"),  # written so: trusted (a formulation strength)
+]
+
+
+@pytest.mark.parametrize(("text", "folded", "magnitude", "base"), MEGA_CASES)
+def test_genuine_mega_units_stay_mega(text: str, folded: str, magnitude: float, base: str) -> None:
+    assert fold_case(text) == folded
+    q = get_registry().Quantity(1, clean_unit_text(text))
+    assert q.to(base).magnitude == pytest.approx(magnitude)
+    assert "implausible" not in (parse_unit(text).error or "")
+
+
+def test_all_caps_millicurie() -> None:
+    assert fold_case("MCI") == "mCi" and fold_case("UCI") == "uCi"
+
+
+@pytest.mark.parametrize("text", ["megaliter", "Mgram", "GL/h", "MLmin", "megamolar"])
+def test_mega_mass_volume_amount_is_refused(text: str) -> None:
+    r = parse_unit(text)
+    assert r.unit is None and r.factor is None
+    assert r.error is not None and r.error.startswith("implausible unit"), r
+
+
+@pytest.mark.parametrize(
+    "text", ["ng/ml", "μg·h/ml", "mL/min", "nM", "μM", "mM/l", "MBq", "IU/L", "%", "h", "1/h"]
+)
+def test_fold_case_keeps_conventional_spellings(text: str) -> None:
+    assert fold_case(text) == unicodedata.normalize("NFKC", text)
+
+
+@pytest.mark.parametrize("text", [t for t, _, _ in CASE_CASES] + [t for t, *_ in MEGA_CASES])
+def test_fold_case_is_idempotent(text: str) -> None:
+    assert fold_case(fold_case(text)) == fold_case(text)
+
+
+def test_case_rule_changes_no_dictionary_spelling(
+    dictionaries_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every spelling of the frequency list reads exactly as it did without the case rule
+    rows = _bench_module().read_freqs(dictionaries_dir / "unit_mention_freqs.csv")
+    with_rule = {s: parse_unit.__wrapped__(s) for s, _ in rows}
+    monkeypatch.setattr(units, "fold_case", lambda text: text)
+    assert {s: parse_unit.__wrapped__(s) for s, _ in rows} == with_rule
+
+
+def test_all_caps_dictionary_spellings_read_as_written(dictionaries_dir: Path) -> None:
+    # the upper-cased form of every spelling that normalises gives the same unit and factor
+    rows = _bench_module().read_freqs(dictionaries_dir / "unit_mention_freqs.csv")
+    covered = [s for s, _ in rows if parse_unit(s).ok]
+    assert len(covered) >= 200
+    for s in covered:
+        low, up = parse_unit(s), parse_unit(s.upper())
+        assert up.ok and up.unit == low.unit, (s, up)
+        assert up.factor == pytest.approx(low.factor, rel=1e-9), s
 
 
 def test_factor_agrees_with_plain_pint() -> None:
@@ -212,6 +343,14 @@ def test_cli_units_json() -> None:
     assert data[0]["unit"] == "mg*h/L" and data[0]["factor"] == pytest.approx(1e-3)
     assert data[1]["unit"] == "umol/L" and data[1]["error"] is None
     assert data[2]["unit"] is None and "bogus" in data[2]["error"]
+
+
+def test_cli_units_upper_case() -> None:
+    res = runner.invoke(app, ["units", "--json", "NG/ML", "UG/ML", "ML/MIN", "Mg/L"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert [d["unit"] for d in data] == ["mg/L", "mg/L", "L/h", "mg/L"]
+    assert [d["factor"] for d in data] == pytest.approx([1e-3, 1.0, 0.06, 1.0])
 
 
 def test_cli_units_table() -> None:

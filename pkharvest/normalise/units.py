@@ -7,6 +7,10 @@ text: problems come back in ``UnitResult.error``.
 
 How a text is read:
 
+0. :func:`fold_case` puts letter case right: Pint is case-sensitive (SI: ``M`` mega, ``m``
+   milli), PK papers are not. An all-upper-case spelling ("NG/ML", "ML/MIN", "MG.H/L") is
+   folded to the conventional case, and a mega/peta look-alike of a mass, volume or amount
+   ("Mg/L", "ML", "Mmol", "PM") is read as milli/pico; see the comment above ``fold_case``.
 1. :func:`clean_unit_text` rewrites PK typography into Pint syntax (unicode micro signs, dashes,
    middle dots, superscripts, ``h-1``/``h(-1)`` exponents, ``/1.73 m2`` and ``/70 kg`` factors,
    ``ng-eq``...). Pint's own parser cannot be configured for these, hence the rewriting.
@@ -19,6 +23,9 @@ How a text is read:
    mean are tried, in order: a slash that divides by everything after it ("ml/kg·min" meaning
    mL/(kg·min)), and molar symbols used for amounts ("nM/l" meaning nmol/L). The first reading
    with a PK kind wins.
+5. A reading that still holds a mega-or-larger unit of mass, volume or amount of substance
+   (megagram, megalitre, megamole, megamolar...) is refused with an error: no PK quantity has
+   that size, so it can only be a misread milli, and a value off by 10^9 must not be stored.
 """
 
 from __future__ import annotations
@@ -231,12 +238,135 @@ def _balance(expr: str) -> str:
     return "".join(out) + ")" * depth
 
 
+# --------------------------------------------------------------------------- letter case
+#
+# Why by hand: Pint is case-sensitive, as SI is ("M" mega, "m" milli; "M" molar, "m" metre;
+# "H" henry, "S" siemens, "G" gauss), while PK papers are not: older abstracts set units in
+# capitals ("NG/ML", "MCG/ML", "ML/MIN", "MG.H/L", "UG.H/ML") and always mean the milli, micro
+# and nano units. Read literally, "ML" is a megalitre and "Mg" a megagram: values off by 10^6 to
+# 10^9, stored without any error. Pint's case_sensitive=False does not help (an exact-case
+# match still wins: "ML" stays a megalitre, "Mg" becomes a megagauss), and no blanket lower-
+# casing can tell MBq from mBq or mM from MM. Genuine mega units do occur (MBq of a
+# radiopharmaceutical, 3 MIU of interferon, 2.4 MU of penicillin), so the rule follows the
+# conventions of the PK literature:
+#
+# * A text with no lower-case letter (micro signs aside) is all-caps typesetting: each word gets
+#   its conventional case. That is lower case (mg, ng, mcg, h, min, kg, mmol...; L, mL, dL) except
+#   - molar symbols: NM, UM, MCM, PM, MM, M → nM, uM, pM, mM, M (nanometre and megamolar are no
+#     PK units); squared or cubed they are lengths (M2 → m², M(-2) → m⁻², MM3 → mm³);
+#   - activity units keep "U"/"IU" (lower-case "u" is the atomic mass unit): UIU → uIU,
+#     KIU → kIU; an M prefix is milli per volume (MIU/ML, MU/L, MIU.H/ML: plasma levels are
+#     never mega-units per mL) and mega otherwise (MIU, MU/M2: doses);
+#   - radioactivity: MBQ → MBq, KBQ → kBq, GBQ → GBq (doses are MBq, never mBq); MCI → mCi,
+#     UCI → uCi;
+#   - a Greek capital mu is the upper case of the micro sign ("µg".upper() == "ΜG").
+# * In a text with lower-case letters the author's case is trusted (MBq/kg, MU/kg, MIU/mL,
+#   nM, mM), except where the capital prefix would make a mass, volume, amount or molar
+#   concentration a million-fold or more too large, which is never a PK quantity: "Mg", "MG",
+#   "ML", "Ml", "Mmol", "MM", "PM", "Pg" → mg, mL, mmol, mM, pM, pg. A bare "M" squared or
+#   cubed is a metre there too ("1.73 M2").
+#
+# Whatever still reads as a mega-or-larger mass, volume or amount after this is refused by
+# parse_unit (see _implausible_unit), never stored.
+
+_WORD_RE = re.compile(r"[A-Za-z]+")
+_GREEK_CAPITAL_MU = "\u039c"
+# an exponent of 2 or 3 right after a symbol: "M2", "M^2", "M**2", "M(-2)", "M²" (after NFKC)
+_AREA_VOLUME_EXPONENT_RE = re.compile(rf"(?:\^|\*\*)?\(?[-+{_DASHES}]?[23](?![\d.])")
+_CAPS_PREFIX = {"": "", "K": "k", "M": "m", "U": "u", "MC": "u", "MU": "u", "N": "n",
+                "P": "p", "F": "f", "D": "d"}  # fmt: skip
+_CAPS_LITRE_RE = re.compile(r"(MC|MU|[MUNPFD])?L")
+_CAPS_MOLAR_RE = re.compile(r"(MC|MU|[MUNPF])?M")
+_CAPS_ACTIVITY_RE = re.compile(r"(MC|MU|[KUNP]|M)?(IU|U)")
+_CAPS_BQ_RE = re.compile(r"([KMGT])?BQ")
+_BQ_PREFIX = {"": "", "K": "k", "M": "M", "G": "G", "T": "T"}
+_CAPS_CI_RE = re.compile(r"(MC|MU|[MUNPK])?CI")
+# mixed-case text: a capital M or P that would make a mass, volume, amount or molar unit huge
+_MEGA_LOOKALIKE_RE = re.compile(r"([MP])(g|G|l|L|mol|Mol|MOL|M)")
+_LOOKALIKE_BASE = {"g": "g", "G": "g", "l": "L", "L": "L", "mol": "mol", "Mol": "mol",
+                   "MOL": "mol", "M": "M"}  # fmt: skip
+
+
+def _is_all_caps(text: str) -> bool:
+    return bool(re.search(r"[A-Z]", text)) and not re.search(r"[a-z]", text)
+
+
+def _fold_caps_word(word: str, after: str, activity_milli: bool) -> str:
+    """Conventional case of one word of an all-caps unit (``after``: the text that follows)."""
+    if m := _CAPS_MOLAR_RE.fullmatch(word):
+        if _AREA_VOLUME_EXPONENT_RE.match(after):
+            return word.lower()  # "M2", "M(-2)", "MM3": an area or a volume, not molar²
+        return _CAPS_PREFIX[m.group(1) or ""] + "M"
+    if m := _CAPS_ACTIVITY_RE.fullmatch(word):
+        prefix = m.group(1) or ""
+        if prefix == "M":
+            return ("m" if activity_milli else "M") + m.group(2)
+        return _CAPS_PREFIX[prefix] + m.group(2)
+    if m := _CAPS_BQ_RE.fullmatch(word):
+        return _BQ_PREFIX[m.group(1) or ""] + "Bq"
+    if m := _CAPS_CI_RE.fullmatch(word):
+        return _CAPS_PREFIX[m.group(1) or ""] + "Ci"
+    if m := _CAPS_LITRE_RE.fullmatch(word):
+        return _CAPS_PREFIX[m.group(1) or ""] + "L"  # "L" for litre is the usual spelling
+    return word.lower()
+
+
+def _fold_all_caps(text: str, activity_milli: bool) -> str:
+    return _WORD_RE.sub(
+        lambda m: _fold_caps_word(m.group(0), text[m.end() :], activity_milli), text
+    )
+
+
+def _fold_mixed_word(word: str, after: str) -> str:
+    if m := _MEGA_LOOKALIKE_RE.fullmatch(word):
+        return m.group(1).lower() + _LOOKALIKE_BASE[m.group(2)]
+    if word == "M" and _AREA_VOLUME_EXPONENT_RE.match(after):
+        return "m"
+    return word
+
+
+def _per_volume(expr: str) -> bool:
+    """Whether a cleaned expression divides by a volume (a concentration or an AUC)."""
+    if _too_big(expr):
+        return False
+    try:
+        dims = get_registry().parse_expression(expr).dimensionality
+    except Exception:
+        return False
+    return float(dims.get("[length]", 0)) == -3.0
+
+
+def fold_case(text: str) -> str:
+    """Put the letter case of a unit as written right for Pint (the rule is in the comment
+    above). Examples: ``"NG/ML"`` → ``"ng/mL"``, ``"MBQ/KG"`` → ``"MBq/kg"``, ``"MIU/ML"`` →
+    ``"mIU/mL"``, ``"MIU"`` → ``"MIU"``, ``"Mg/L"`` → ``"mg/L"``, ``"MBq/kg"`` unchanged."""
+    s = unicodedata.normalize("NFKC", text)
+    if _is_all_caps(s):
+        s = s.replace(_GREEK_CAPITAL_MU, "\u03bc")  # its lower case, as NFKC spells µ
+        folded = _fold_all_caps(s, activity_milli=False)
+        if folded != _fold_all_caps(s, activity_milli=True) and _per_volume(_rewrite(folded)):
+            folded = _fold_all_caps(s, activity_milli=True)
+    else:
+        folded = _WORD_RE.sub(lambda m: _fold_mixed_word(m.group(0), s[m.end() :]), s)
+    if folded != s:
+        logger.debug("unit %r read in conventional case as %r", text, folded)
+    return folded
+
+
+# --------------------------------------------------------------------------- rewriting
+
+
 def clean_unit_text(text: str) -> str:
     """Rewrite a unit as written in PK papers into an expression Pint parses.
 
     Pure string rewriting; raises nothing. Examples: ``"µg·h/mL"`` → ``"ug*h/mL"``,
     ``"l·h(-1)·70·kg(-1)"`` → ``"l*h**-1*(70*kg)**-1"``, ``"ml/min/1.73 m²"`` →
-    ``"ml/min/(1.73*m**2)"``."""
+    ``"ml/min/(1.73*m**2)"``, ``"NG.H/ML"`` → ``"ng*h/mL"`` (letter case: :func:`fold_case`)."""
+    return _rewrite(fold_case(text))
+
+
+def _rewrite(text: str) -> str:
+    """:func:`clean_unit_text` after the letter case is settled."""
     ureg = get_registry()
     s = unicodedata.normalize("NFKC", text)  # superscripts, NBSP, fullwidth forms, ½...
     for m in _MICRO:
@@ -253,8 +383,8 @@ def clean_unit_text(text: str) -> str:
     s = re.sub(r"(?<=[A-Za-z)])\.(?=[A-Za-z(])", "*", s)
     s = _QUALIFIER_RE.sub("", s)
     s = re.sub(r"^/", "1/", s)  # "/h", "/year"
-    # "(-l)" in "ml(-l)": a lower-case L read for the digit one.
-    s = re.sub(r"\(\s*-\s*l\s*\)", "(-1)", s)
+    # "(-l)" in "ml(-l)": a letter L read for the digit one ("ML(-L)" in capitals).
+    s = re.sub(r"\(\s*-\s*[lL]\s*\)", "(-1)", s)
     # "mg/1", "nM/1" at the end: a digit one read for the letter l (litre).
     s = re.sub(r"/\s*1$", "/l", s)
     s = re.sub(r"\s*/\s*", "/", s)
@@ -423,6 +553,30 @@ _CHAINED_POWER_RE = re.compile(
     r"\*\*\s*[-+]?[\d.]+\s*\*\*|\*\*\s*\([^()]*\)\s*\*\*|\*\*\s*\([^()]*\*\*")
 
 
+def _too_big(expr: str) -> str | None:
+    """Why Pint must not evaluate ``expr`` (None when it may)."""
+    if re.search(r"\*\*\s*\(?[-+]?\d{3,}", expr) or re.search(r"\d{7,}", expr):
+        return "exponent too large"
+    if _CHAINED_POWER_RE.search(expr):  # "l^9^9^9": Pint would compute 9**387420489
+        return "chained exponents"
+    return None
+
+
+# Pint names of mega-or-larger grams, litres, moles and molars: no PK mass, volume, amount or
+# concentration is that large, so such a reading is a misread milli (MBq, MIU, MU, MDa are fine)
+_NEVER_BIG_RE = re.compile(
+    r"(?:mega|giga|tera|peta|exa|zetta|yotta)(?:gram|liter|litre|mole|molar)"
+)
+
+
+def _implausible_unit(q: Any) -> str | None:
+    """The first unit of a parsed reading that no PK quantity is measured in ("megaliter")."""
+    for name in q.units._units:
+        if _NEVER_BIG_RE.fullmatch(str(name)):
+            return str(name)
+    return None
+
+
 @lru_cache(maxsize=8192)
 def parse_unit(text: str) -> UnitResult:
     """Parse a unit as written in a PK paper; never raises on user text.
@@ -445,10 +599,9 @@ def _parse_unit(text: str) -> UnitResult:
     expr = clean_unit_text(text)
     if not _IDENT_RE.search(expr.replace("**", "")):
         return UnitResult(input=text, error="no unit symbol in text")
-    if re.search(r"\*\*\s*\(?[-+]?\d{3,}", expr) or re.search(r"\d{7,}", expr):
-        return UnitResult(input=text, error="exponent too large")
-    if _CHAINED_POWER_RE.search(expr):  # "l^9^9^9": Pint would compute 9**387420489
-        return UnitResult(input=text, error="chained exponents")
+    too_big = _too_big(expr)
+    if too_big:
+        return UnitResult(input=text, error=too_big)
     first_error: str | None = None
     first_dims: str | None = None
     for reading in _readings(expr):
@@ -461,6 +614,14 @@ def _parse_unit(text: str) -> UnitResult:
             first_error = first_error or "no unit symbol in text"
             continue
         first_dims = first_dims or str(q.dimensionality)
+        implausible = _implausible_unit(q)
+        if implausible:
+            return UnitResult(
+                input=text,
+                error=f"implausible unit: {implausible} (no PK mass, volume or amount is "
+                "mega-sized; an upper-case M meant as milli?)",
+                dimensionality=first_dims,
+            )
         kind = _kind_of(ureg, q)
         if kind is None:
             continue
