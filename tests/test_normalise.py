@@ -45,6 +45,26 @@ def test_mega_volume_is_flagged_not_stored() -> None:
     assert out.value_canonical is None and out.unit is None
 
 
+def test_activity_units_are_stored_as_iu() -> None:
+    # Pint's U is the enzyme unit: "U/mL" was stored as 60,000 µmol/L/h per U/mL
+    out = normalise(meas("Cmax", "U/mL", 0.5))
+    assert out.unit == "IU/L" and out.value_canonical == pytest.approx(500.0)
+    assert out.flags == []
+    out = normalise(meas("Cmax", "mu/l", 40.0))
+    assert out.unit == "IU/L" and out.value_canonical == pytest.approx(0.04)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "unit"),
+    [("ke", "MBq"), ("injected activity", "MBq"), ("dose", "u/kg"), ("dose", "U/kg"),
+     ("permeability", "degree c"), ("temperature", "°C")],
+)  # fmt: skip
+def test_misread_units_are_flagged_not_stored(parameter: str, unit: str) -> None:
+    out = normalise(meas(parameter, unit, 3.0))
+    assert f"unparsable_unit:{unit}" in out.flags
+    assert out.unit is None and out.value_canonical is None
+
+
 def test_range_is_converted() -> None:
     out = normalise(meas("Cmax", "ng/mL", None, value_low=120.0, value_high=480.0))
     assert out.parameter == "Cmax" and out.unit == "mg/L"

@@ -191,6 +191,118 @@ def test_mega_mass_volume_amount_is_refused(text: str) -> None:
     assert r.error is not None and r.error.startswith("implausible unit"), r
 
 
+# Activity units. Pint's "U" is the enzyme unit (µmol/min) and "u" the atomic mass unit: before,
+# "U/L" read as 60 µmol/L/h, "U·h/mL" as a molar concentration and "u/kg" as 1.7e-21 mg/kg, all
+# without an error. U is read as IU: (spelling, factor to IU/L or IU*h/L, the IU spelling).
+ACTIVITY_CASES = [
+    ("U/L", 1.0, "IU/L"),
+    ("U/mL", 1e3, "IU/mL"),  # heparin
+    ("mU/L", 1e-3, "mIU/L"),  # insulin
+    ("µU/mL", 1e-3, "µIU/mL"),
+    ("μU/ml", 1e-3, "μIU/ml"),
+    ("uU/mL", 1e-3, "uIU/mL"),
+    ("kU/L", 1e3, "kIU/L"),
+    ("units/mL", 1e3, "IU/mL"),  # Pint: micro-nits per mL
+    ("mu/l", 1e-3, "miu/l"),  # lower-cased mU/L
+    ("uu/ml", 1e-3, "uiu/ml"),
+    ("u/ml", 1e3, "iu/ml"),
+    ("U·h/mL", 1e3, "IU·h/mL"),
+    ("mU·h/L", 1e-3, "mIU·h/L"),
+    ("MU/ML", 1.0, "MIU/ML"),  # all caps: milli per volume, as for MIU/ML
+]
+
+
+@pytest.mark.parametrize(("text", "factor", "iu_text"), ACTIVITY_CASES)
+def test_activity_units_read_as_iu(text: str, factor: float, iu_text: str) -> None:
+    r, iu = parse_unit(text), parse_unit(iu_text)
+    assert r.ok, r
+    assert r.kind in ("concentration_iu", "exposure_iu")
+    assert (r.unit, r.kind) == (iu.unit, iu.kind)
+    assert r.factor == pytest.approx(factor, rel=1e-9)
+    assert r.factor == pytest.approx(iu.factor, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "factor"),
+    [("ug/mL", "mg/L", 1.0), ("umol/l", "umol/L", 1.0), ("uL/min", "L/h", 6e-5),
+     ("mug/ml", "mg/L", 1.0), ("muM", "umol/L", 1.0), ("mumol/l", "umol/L", 1.0),
+     ("µg/kg", "mg/kg", 1e-3), ("ul", "L", 1e-6)],
+)  # fmt: skip
+def test_ascii_micro_is_not_an_activity_unit(text: str, unit: str, factor: float) -> None:
+    r = parse_unit(text)
+    assert (r.unit, r.factor) == (unit, pytest.approx(factor, rel=1e-9)), r
+
+
+@pytest.mark.parametrize("text", ["U/kg", "u/kg", "IU/kg", "MU/m2", "U", "IU"])
+def test_activity_doses_are_refused(text: str) -> None:
+    # no PK kind for activity doses (as for IU/kg before); never atomic mass units per kg
+    r = parse_unit(text)
+    assert r.unit is None and r.factor is None
+    assert r.error is not None and "no PK quantity kind" in r.error, r
+    assert "international_unit" in (r.dimensionality or ""), r
+
+
+def test_lone_micro_sign_is_not_an_activity_unit() -> None:
+    r = parse_unit("µ/ml")  # a lost "g", not units per mL
+    assert r.unit is None and r.error == "unknown unit: micro"
+
+
+@pytest.mark.parametrize(
+    "text", ["°C", "℃", "degree c", "degrees c", "degrees C", "deg C", "degree C", "DEGREES C",
+             "°F", "deg. C"],
+)  # fmt: skip
+def test_temperatures_are_refused(text: str) -> None:
+    # "degree c" used to be an angle times the speed of light: 5.2e8 cm/s (a permeability)
+    r = parse_unit(text)
+    assert r.unit is None and r.factor is None and r.kind is None
+    assert r.error == "not a PK unit: a temperature is not a PK quantity", r
+
+
+def test_stray_c_is_never_the_speed_of_light() -> None:
+    r = parse_unit("mg/c")
+    assert r.unit is None and r.error is not None and "speed of light" in r.error
+
+
+@pytest.mark.parametrize(
+    "text", ["MBq", "mCi", "Ci", "Bq", "GBq", "kBq/mL", "MBq·h/mL", "MBq/kg", "µCi/kg", "MBQ"]
+)
+def test_radioactivity_is_refused(text: str) -> None:
+    # Pint's Bq and Ci are 1/s: "MBq" was a rate constant of 3.6e9 /h, "MBq·h/mL" a C/D
+    r = parse_unit(text)
+    assert r.unit is None and r.factor is None and r.kind is None
+    assert r.error is not None and r.error.startswith("not a PK unit: radioactivity"), r
+
+
+@pytest.mark.parametrize("text", ["rpm", "cps"])
+def test_rotation_and_count_rates_are_not_rate_constants(text: str) -> None:
+    r = parse_unit(text)
+    assert r.unit is None and r.error is not None and r.error.startswith("not a PK unit"), r
+
+
+@pytest.mark.parametrize(
+    "text", ["ml.min-1.kg-1", "ml.min(-1).kg(-1)", "ML.MIN-1.KG-1", "ml.kg-1.min-1"]
+)
+def test_period_after_an_exponent_is_a_product(text: str) -> None:
+    # "min-1.kg" was read as min minus 1.0 times kg (a DimensionalityError)
+    r = parse_unit(text)
+    assert (r.unit, r.kind) == ("L/h/kg", "clearance_per_weight"), r
+    assert r.factor == pytest.approx(0.06)
+
+
+def test_decimal_scale_factor_keeps_its_period() -> None:
+    assert parse_unit("ml/min/1.73.m2").unit == parse_unit("ml/min/1.73 m2").unit
+    assert clean_unit_text("l/1.73·m2") == "l/(1.73*m**2)"
+
+
+def test_dictionary_terms_misreadings_are_gone(dictionaries_dir: Path) -> None:
+    terms = json.loads((dictionaries_dir / "terms.json").read_text(encoding="utf-8"))["UNITS"]
+    for text in ("u/kg", "degree c", "degrees c"):
+        assert text in terms
+        r = parse_unit(text)
+        assert r.unit is None and r.error is not None, r
+    assert parse_unit("ml.min-1.kg-1").unit == "L/h/kg"
+
+
 @pytest.mark.parametrize(
     "text", ["ng/ml", "μg·h/ml", "mL/min", "nM", "μM", "mM/l", "MBq", "IU/L", "%", "h", "1/h"]
 )

@@ -15,7 +15,8 @@ How a text is read:
    middle dots, superscripts, ``h-1``/``h(-1)`` exponents, ``/1.73 m2`` and ``/70 kg`` factors,
    ``ng-eq``...). Pint's own parser cannot be configured for these, hence the rewriting.
 2. Pint parses the expression (our registry adds international units and the standard body
-   surface area ``std_bsa`` = 1.73 m²).
+   surface area ``std_bsa`` = 1.73 m², and redefines ``U``/``u`` as activity units like IU:
+   Pint's own are the enzyme unit and the atomic mass unit; see ``_EXTRA_DEFINITIONS``).
 3. The quantity kind comes from the dimensionality plus two facts the dimensionality alone loses:
    a mass divided by a mass ("mg/kg", "ng/g" would otherwise be a plain fraction) and an area in
    the denominator ("mL/min/1.73 m²" would otherwise look like a velocity).
@@ -26,6 +27,9 @@ How a text is read:
 5. A reading that still holds a mega-or-larger unit of mass, volume or amount of substance
    (megagram, megalitre, megamole, megamolar...) is refused with an error: no PK quantity has
    that size, so it can only be a misread milli, and a value off by 10^9 must not be stored.
+6. A reading that is no PK quantity whatever its dimensionality is refused ("not a PK unit:
+   ..."): a temperature ("°C", "degree c"), radioactivity (Bq and Ci are 1/time in Pint, so "MBq"
+   would be a rate constant), count rates, rpm, and a stray "c" (the speed of light).
 """
 
 from __future__ import annotations
@@ -50,13 +54,24 @@ _EXTRA_DEFINITIONS = (
     "international_unit = [international_unit] = IU = iu",
     # Standard body surface area, so "mL/min/1.73 m²" is a unit of its own.
     f"{BSA_UNIT} = 1.73 * meter ** 2",
+    # "U" and "u" are *redefined* (the only redefinitions here). Pint's "U" is the enzyme unit
+    # (µmol/min) and "u" the atomic mass unit, so heparin "U/mL", insulin "mU/L" or "µU/mL" came
+    # out as µmol/L/h, and "u/kg" (lower-cased U/kg) as 1.7e-21 mg/kg, stored without an error.
+    # In PK papers U is a unit of biological activity like IU (heparin, insulin, penicillin,
+    # enzyme-replacement doses), and the atomic mass unit is no PK unit (molecular masses are
+    # written Da/kDa, which stay daltons). Prefixes follow: mU, uU/µU, kU, MU; in lower case
+    # "mu", "uu", "ku" (Pint splits "mug", "muM", "mumol", "ug", "umol", "uL" as micro + unit,
+    # so those are untouched). U and IU are one activity dimension with factor 1: no activity
+    # scale is converted into another, a value keeps the drug's own unit.
+    "activity_unit = international_unit = U = u",
 )
 
 
 @lru_cache(maxsize=1)
 def get_registry() -> pint.UnitRegistry:
     """The project's Pint registry (built once). Canonical unit strings parse with it."""
-    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    # on_redefinition="ignore": "U"/"u" above are redefined on purpose (Pint would log a warning)
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True, on_redefinition="ignore")
     for line in _EXTRA_DEFINITIONS:
         ureg.define(line)
     return ureg
@@ -163,6 +178,9 @@ _ALIASES = {
     "litre": "L",
     "litres": "L",
     "liters": "L",
+    # Pint reads "unit(s)" as micro-nit(s), a luminance: "units/mL" means U/mL
+    "unit": "U",
+    "units": "U",
 }
 # Qualifiers that name *what* is counted, not a unit: "ng-eq/g" (radioactivity equivalents),
 # "µL/min/mg·protein" (per mg of microsomal protein). They are dropped.
@@ -170,6 +188,7 @@ _QUALIFIER_RE = re.compile(
     r"[-*]?\b(?:eq|equiv|equivalents?|protein|prot|w/w|v/v|w/v)\b", re.IGNORECASE
 )
 _IDENT_RE = re.compile(r"[A-Za-z_]+")
+_TEMPERATURE_RE = re.compile(r"(?:°\s*|(?<![A-Za-z])deg(?:ree)?s?\.?\s*)([CcFf])(?![A-Za-z])")
 
 
 def _is_unit_name(ureg: pint.UnitRegistry, name: str) -> bool:
@@ -369,6 +388,13 @@ def _rewrite(text: str) -> str:
     """:func:`clean_unit_text` after the letter case is settled."""
     ureg = get_registry()
     s = unicodedata.normalize("NFKC", text)  # superscripts, NBSP, fullwidth forms, ½...
+    # "°C", "degree c", "degrees C", "deg F": Pint reads "degree c" as an angle times the speed of
+    # light (a velocity, stored as a permeability) and "deg C" as degree·coulomb; one symbol makes
+    # it a temperature, which parse_unit refuses (no PK quantity is a temperature).
+    s = _TEMPERATURE_RE.sub(lambda m: "deg" + m.group(1).upper(), s)
+    # a micro sign with no unit after it ("µ/ml", a lost "g") must not become "u", now the
+    # activity unit: "micro" alone is no unit, so Pint reports it
+    s = re.sub(rf"[{''.join(_MICRO)}](?![A-Za-z])", "micro", s)
     for m in _MICRO:
         s = s.replace(m, "u")
     for d in _DASHES:
@@ -381,6 +407,9 @@ def _rewrite(text: str) -> str:
     s = s.strip().strip("*").strip()
     # "ng.h/ml", "mg.kg-1": a period between letters is a product (not a decimal point).
     s = re.sub(r"(?<=[A-Za-z)])\.(?=[A-Za-z(])", "*", s)
+    # "ml.min-1.kg-1": a period after an exponent and before a unit is a product too (Pint would
+    # read "min-1.kg" as min minus 1.0 times kg); "1.73" (digit, period, digit) is untouched
+    s = re.sub(r"(?<=[A-Za-z)])(\^?\(?-?\d\)?)\.(?=[A-Za-z(])", r"\1*", s)
     s = _QUALIFIER_RE.sub("", s)
     s = re.sub(r"^/", "1/", s)  # "/h", "/year"
     # "(-l)" in "ml(-l)": a letter L read for the digit one ("ML(-L)" in capitals).
@@ -577,6 +606,35 @@ def _implausible_unit(q: Any) -> str | None:
     return None
 
 
+# Units whose dimensionality coincides with a PK kind although the quantity is none. Pint gives
+# the becquerel and the curie (and count rates, revolutions per minute) the dimension 1/time, so
+# "MBq" read as a rate constant (3.6e9 /h) and "MBq·h/mL" as a dose-normalised concentration;
+# the dimensionality cannot tell them apart, so the unit names are checked. There is no
+# radioactivity kind: such a reading is refused, never stored.
+_NOT_PK_UNITS = {
+    "becquerel": "radioactivity (Bq, Ci) has no PK quantity kind",
+    "curie": "radioactivity (Bq, Ci) has no PK quantity kind",
+    "rutherford": "radioactivity (Bq, Ci) has no PK quantity kind",
+    "counts_per_second": "a count rate has no PK quantity kind",
+    "counts_per_minute": "a count rate has no PK quantity kind",
+    "revolutions_per_minute": "a rotation speed has no PK quantity kind",
+    "revolutions_per_second": "a rotation speed has no PK quantity kind",
+    # "c" is only ever a stray letter in a PK unit ("degree c" is handled before Pint)
+    "speed_of_light": "'c' would be the speed of light",
+}
+
+
+def _not_pk_unit(ureg: pint.UnitRegistry, q: Any) -> str | None:
+    """Why a parsed reading is no PK quantity whatever its dimensionality (None when fine)."""
+    if "[temperature]" in q.dimensionality:
+        return "a temperature is not a PK quantity"
+    for name in q.units._units:
+        for _prefix, base, _suffix in ureg.parse_unit_name(str(name)):
+            if base in _NOT_PK_UNITS:
+                return f"{_NOT_PK_UNITS[base]} ({name})"
+    return None
+
+
 @lru_cache(maxsize=8192)
 def parse_unit(text: str) -> UnitResult:
     """Parse a unit as written in a PK paper; never raises on user text.
@@ -621,6 +679,11 @@ def _parse_unit(text: str) -> UnitResult:
                 error=f"implausible unit: {implausible} (no PK mass, volume or amount is "
                 "mega-sized; an upper-case M meant as milli?)",
                 dimensionality=first_dims,
+            )
+        not_pk = _not_pk_unit(ureg, q)
+        if not_pk:
+            return UnitResult(
+                input=text, error=f"not a PK unit: {not_pk}", dimensionality=first_dims
             )
         kind = _kind_of(ureg, q)
         if kind is None:
