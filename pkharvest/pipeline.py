@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_RESULTS = 200
 DEFAULT_FETCH_BATCH = 100
 DEFAULT_REFRESH_OVERLAP_DAYS = 7
+#: A refresh re-queries at most this far back (100 years; more overflows the calendar).
+MAX_REFRESH_OVERLAP_DAYS = 36500
 
 # Progress callback: (stage, advance, total) — the CLI turns it into rich progress bars.
 Progress = Callable[[str, int, int | None], None]
@@ -262,8 +264,11 @@ def refresh_searches(
     """Re-run every saved search for records added (Entrez date) since it last ran, minus an
     overlap window so that records indexed late are not missed; only new articles are
     processed (see :func:`run_search`)."""
-    if overlap_days < 0:
-        raise UsageError(f"must be >= 0, got {overlap_days}", option="--overlap-days")
+    if not 0 <= overlap_days <= MAX_REFRESH_OVERLAP_DAYS:
+        raise UsageError(
+            f"must be in 0..{MAX_REFRESH_OVERLAP_DAYS} (days), got {overlap_days}",
+            option="--overlap-days",
+        )
     summaries = []
     failures: list[str] = []
     for saved in store.saved_searches():

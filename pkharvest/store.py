@@ -49,8 +49,32 @@ PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/"
 EXPORT_FORMATS = ("parquet", "csv")
 RUN_STATUSES = ("running", "ok", "failed", "interrupted")
 _DUCKDB_MAGIC = b"DUCK"
-# Never download extensions: a store needs none beyond the bundled parquet/json.
-_DUCKDB_CONFIG = {"autoinstall_known_extensions": False}
+# Never download extensions: a store needs none beyond the bundled parquet/json. Shared with
+# the experiment run store (pkharvest.experiment.runstore).
+DUCKDB_CONFIG = {"autoinstall_known_extensions": False}
+
+
+def check_duckdb_header(path: Path) -> None:
+    """Refuse an existing file that is not a DuckDB database (raises :class:`StoreError` naming
+    it): a SQLite database, an empty file, anything else. Checking the header first gives a
+    clear one-line error and keeps DuckDB from trying to fetch a scanner extension for e.g. a
+    SQLite file. A missing path or a folder passes (the caller decides about those)."""
+    if not path.is_file():
+        return
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read store: {exc.strerror}") from None
+    # A DuckDB file has the magic bytes "DUCK" after an 8-byte checksum.
+    if head[8:12] != _DUCKDB_MAGIC:
+        if head.startswith(b"SQLite format 3"):
+            kind = "a SQLite database"
+        elif not head:
+            kind = "an empty file"
+        else:
+            kind = "corrupt or another format"
+        raise StoreError(f"{path}: not a DuckDB store file ({kind})")
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,6 +439,16 @@ def sql_placeholders(sql: str) -> list[str]:
     return list(seen)
 
 
+def _statement_count(sql: str) -> int:
+    """How many statements DuckDB's parser finds in ``sql`` (1 when it cannot parse it: the
+    syntax error is reported when the query runs, with its position)."""
+    with duckdb.connect(":memory:") as con:
+        try:
+            return len(con.extract_statements(sql))
+        except duckdb.Error:
+            return 1
+
+
 def parse_query(path: Path, name: str | None = None) -> QuerySpec:
     """Read a SQL file; its leading ``--`` comment is the description, and lines
     ``-- $name  description [default: value]`` declare its parameters (no default = required).
@@ -423,6 +457,8 @@ def parse_query(path: Path, name: str | None = None) -> QuerySpec:
         sql = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read query file {path}: {exc.strerror}", option="QUERY") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"query file {path}: not UTF-8 text", option="QUERY") from None
     description: list[str] = []
     params: list[QueryParam] = []
     for line in sql.splitlines():
@@ -448,6 +484,13 @@ def parse_query(path: Path, name: str | None = None) -> QuerySpec:
                 option="QUERY",
             )
     body = sql.strip().rstrip(";").strip()
+    count = _statement_count(body)
+    if count == 0:
+        raise UsageError(f"query file {path}: no SQL statement", option="QUERY")
+    if count > 1:
+        # DuckDB would run them all and return the last result only
+        raise UsageError(f"query file {path}: {count} SQL statements; a query file holds one",
+                         option="QUERY")
     return QuerySpec(
         name=name or path.stem,
         path=path,
@@ -564,26 +607,11 @@ class Store:
             raise StoreError(f"{self.path}: no such store")
         if not self.read_only and not self.path.parent.is_dir():
             raise StoreError(f"{self.path}: folder {self.path.parent} does not exist")
-        if self.path.is_file():
-            try:
-                with self.path.open("rb") as fh:
-                    head = fh.read(16)
-            except OSError as exc:
-                raise StoreError(f"{self.path}: cannot read store: {exc.strerror}") from None
-            # A DuckDB file has the magic bytes "DUCK" after an 8-byte checksum. Checking here
-            # gives a clear error and keeps DuckDB from trying to fetch a scanner extension for
-            # e.g. a SQLite file.
-            if head[8:12] != _DUCKDB_MAGIC:
-                kind = (
-                    "a SQLite database"
-                    if head.startswith(b"SQLite format 3")
-                    else ("corrupt or another format")
-                )
-                raise StoreError(f"{self.path}: not a DuckDB store file ({kind})")
+        check_duckdb_header(self.path)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
-            return duckdb.connect(str(self.path), read_only=self.read_only, config=_DUCKDB_CONFIG)
+            return duckdb.connect(str(self.path), read_only=self.read_only, config=DUCKDB_CONFIG)
         except duckdb.Error as exc:
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             if "lock" in msg.lower():

@@ -182,3 +182,35 @@ def test_train_refuses_an_out_folder_it_would_overwrite(tiny_corpus, model_dir, 
     res = runner.invoke(app, [*args, "--batch-size", "8", "--max-length", "64",
                               "--out", str(again)])
     assert res.exit_code == 0, res.output
+
+
+def test_tag_input_is_utf8_and_one_sentence_per_line(model_dir, tmp_path):
+    odd = tmp_path / "odd.txt"
+    # \x0b and \u2028 inside a line do not split it; blank lines are skipped
+    odd.write_text("Cmax\x0bwas 5 mg/L.\r\nThe t1/2 was 3 h.\u2028Really.\n\n", encoding="utf-8")
+    res = runner.invoke(app, ["tag", "--model", str(model_dir), "--input", str(odd), "--json"])
+    assert res.exit_code == 0, res.output
+    assert [p["text"] for p in json.loads(res.output)] == [
+        "Cmax\x0bwas 5 mg/L.", "The t1/2 was 3 h.\u2028Really."]
+    res = runner.invoke(app, ["tag", "--model", str(model_dir), "--input", "-"],
+                        input=b"\xff\xfeCL was 5\n")
+    assert res.exit_code == 2 and "--input" in res.output and "standard input" in res.output
+    res = runner.invoke(app, ["tag", "--model", str(model_dir), "CL \udcff was 5"])
+    assert res.exit_code == 2 and res.output.startswith("Error: TEXT: not UTF-8 text")
+    blank = tmp_path / "blank.txt"
+    blank.write_text("\n  \n", encoding="utf-8")
+    res = runner.invoke(app, ["tag", "--model", str(model_dir), "--input", str(blank)])
+    assert res.exit_code == 2 and "--input" in res.output and "blank.txt" in res.output
+
+
+def test_evaluate_refuses_a_corpus_without_sentences_and_a_file_as_model(
+        model_dir, tiny_corpus, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n", encoding="utf-8")
+    res = runner.invoke(app, ["evaluate", "--model", str(model_dir), "--corpus", str(empty),
+                              "--json"])
+    assert res.exit_code == 2 and res.output.startswith("Error: --corpus:")
+    assert "no sentences to score" in res.output
+    res = runner.invoke(app, ["evaluate", "--model", str(tiny_corpus), "--corpus",
+                              str(tiny_corpus)])
+    assert res.exit_code == 1 and "--model" in res.output and "is a file" in res.output

@@ -295,3 +295,24 @@ def test_brackets_in_user_text_print_as_written(db: Path, tmp_path: Path) -> Non
     units = runner.invoke(app, ["units", "[mg]/L", "[/]"], env={"COLUMNS": "200"})
     assert units.exit_code == 0, units.output
     assert "[mg]/L" in units.stdout and "[/]" in units.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe SELECT 1", "not UTF-8 text"),
+        (b"", "no SQL statement"),
+        (b"-- a description only\n", "no SQL statement"),
+        (b"SELECT 1; SELECT 2", "2 SQL statements"),
+    ],
+)
+def test_query_file_that_is_not_one_statement_is_a_usage_error(
+    db: Path, tmp_path: Path, content: bytes, message: str
+) -> None:
+    sql = tmp_path / "q.sql"
+    sql.write_bytes(content)
+    result = runner.invoke(app, ["query", str(sql), "--db", str(db)])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [f"Error: QUERY: query file {sql}: {message}"
+                                                  + ("" if "statements" not in message
+                                                     else "; a query file holds one")]

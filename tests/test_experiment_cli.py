@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,54 @@ def test_report_command(tmp_path: Path) -> None:
     assert "Repeated-measures ANOVA" in (out / "report.md").read_text()
     bad = runner.invoke(app, ["experiment", "report", str(tmp_path / "empty")])
     assert bad.exit_code == 2 and "no runs.duckdb" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("lr=abc", "--set: lr must be a number, got 'abc'"),
+        ("threads=abc", "--set: threads must be an integer or null, got 'abc'"),
+        ("epochs=1.5", "--set: epochs must be an integer, got 1.5"),
+        ("patience=true", "--set: patience must be an integer, got True"),
+        ("use_features=maybe", "--set: use_features must be true or false, got 'maybe'"),
+        ("weight_decay=NaN", "--set: weight_decay must be a finite number, got nan"),
+        ("device=1", "--set: device must be a string, got 1"),
+    ],
+)
+def test_run_set_values_must_have_the_option_type(tmp_path: Path, corpus_path: Path,
+                                                  setting: str, message: str) -> None:  # fmt: skip
+    args = ["experiment", "run", "--out", str(tmp_path / "x"), "--corpus", str(corpus_path),
+            "--set", setting]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output and result.output.strip().count("\n") == 0
+    assert not (tmp_path / "x").exists()  # refused before anything was created
+
+
+def test_set_values_are_coerced_to_the_option_types() -> None:
+    options = train_options({"epochs": 2.0, "lr": "3e-5", "use_features": "false",
+                             "threads": None, "warmup": 0})  # fmt: skip
+    assert options["epochs"] == 2 and isinstance(options["epochs"], int)
+    assert options["lr"] == pytest.approx(3e-5) and options["use_features"] is False
+    assert options["threads"] is None
+    assert options["warmup"] == 0.0 and isinstance(options["warmup"], float)
+    assert train_options({"threads": 2})["threads"] == 2
+
+
+def test_report_on_a_sqlite_runs_file_is_one_line(tmp_path: Path) -> None:
+    folder = tmp_path / "exlite"
+    folder.mkdir()
+    con = sqlite3.connect(folder / "runs.duckdb")
+    con.execute("CREATE TABLE t (x INTEGER)")
+    con.commit()
+    con.close()
+    empty = tmp_path / "exempty"
+    empty.mkdir()
+    (empty / "runs.duckdb").write_bytes(b"")
+    for where, kind in ((folder, "a SQLite database"), (empty, "an empty file")):
+        result = runner.invoke(app, ["experiment", "report", str(where)])
+        assert result.exit_code == 1, result.output
+        assert f"runs.duckdb: not a DuckDB store file ({kind})" in result.output
+        assert "extension" not in result.output and "Traceback" not in result.output
+        assert result.output.strip().count("\n") == 0

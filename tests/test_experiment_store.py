@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sqlite3
 from pathlib import Path
 
 import duckdb
@@ -128,3 +129,41 @@ def test_foreign_or_missing_files_are_refused(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not duckdb" * 100)
     with pytest.raises(StoreError):
         RunStore(junk.parent)
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        ("sqlite", "a SQLite database"),
+        ("empty", "an empty file"),
+        ("junk", "corrupt or another format"),
+    ],
+)
+def test_a_foreign_runs_file_is_refused_in_one_line(tmp_path: Path, make: str, kind: str) -> None:
+    """A runs.duckdb that is a SQLite database (a real one), an empty file or junk is refused
+    from its header with one line naming the file, and never makes DuckDB fetch an extension."""
+    folder = tmp_path / "exlite"
+    folder.mkdir()
+    runs = folder / RUNS_FILE
+    if make == "sqlite":
+        con = sqlite3.connect(runs)
+        con.execute("CREATE TABLE t (x INTEGER)")
+        con.commit()
+        con.close()
+    else:
+        runs.write_bytes(b"" if make == "empty" else b"not a database\n" * 10)
+    before = runs.read_bytes()
+    for create in (True, False):
+        with pytest.raises(StoreError) as err:
+            RunStore(folder, create=create)
+        msg = str(err.value)
+        assert msg == f"{runs}: not a DuckDB store file ({kind})"
+        assert "\n" not in msg and "extension" not in msg
+    assert runs.read_bytes() == before  # left as it was
+    assert sorted(p.name for p in folder.iterdir()) == [RUNS_FILE]  # no WAL or other file
+
+
+def test_a_folder_named_runs_duckdb_is_refused(tmp_path: Path) -> None:
+    (tmp_path / RUNS_FILE).mkdir()
+    with pytest.raises(StoreError, match="is a directory, not a store file"):
+        RunStore(tmp_path)

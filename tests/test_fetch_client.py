@@ -174,9 +174,16 @@ def test_credentials_from_env(server: EutilsServer, monkeypatch: pytest.MonkeyPa
     assert EutilsClient().base_url == DEFAULT_BASE_URL
 
 
-def test_bad_base_url() -> None:
-    with pytest.raises(UsageError, match="base_url"):
-        EutilsClient(base_url="ftp://example.org/")
+def test_bad_base_url_names_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    for url in ("ftp://example.org/", "notaurl", "http://[bad"):
+        with pytest.raises(UsageError) as info:
+            EutilsClient(base_url=url)
+        assert info.value.option == "--eutils-url"
+        assert str(info.value) == f"--eutils-url: not an http(s) URL: {url!r}"
+    # a bad URL from the environment names the variable, not the option
+    monkeypatch.setenv("PKHARVEST_EUTILS_URL", "notaurl")
+    with pytest.raises(UsageError, match=r"^PKHARVEST_EUTILS_URL: not an http\(s\) URL"):
+        EutilsClient()
 
 
 # ----------------------------------------------------------------------- faults
@@ -309,10 +316,37 @@ def test_replay_missing_request_is_clear(tmp_path: Path) -> None:
 
 
 def test_replay_folder_must_be_a_recording(tmp_path: Path) -> None:
-    with pytest.raises(FetchError, match="not a recording"):
+    with pytest.raises(FetchError, match="not a recording") as info:
         EutilsClient(replay_dir=tmp_path)
-    with pytest.raises(UsageError):
+    # the message names the command-line options, not the library's parameters
+    assert info.value.option == "--replay"
+    assert str(info.value).startswith("--replay: ") and "record one first with --record" in str(
+        info.value
+    )
+    assert "replay_dir" not in str(info.value) and "record_dir" not in str(info.value)
+    (tmp_path / "index.json").write_text("[1, 2]")
+    with pytest.raises(FetchError, match=r"^--replay: .* is not a recording index"):
+        EutilsClient(replay_dir=tmp_path)
+    with pytest.raises(UsageError) as both:
         EutilsClient(record_dir=tmp_path / "a", replay_dir=tmp_path / "b")
+    assert both.value.option == "--replay" and "--record" in str(both.value)
+
+
+def test_record_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    with pytest.raises(UsageError) as info:
+        EutilsClient(base_url="http://127.0.0.1:9/", record_dir=afile)
+    assert info.value.option == "--record"
+    assert str(info.value) == f"--record: {afile} is a file, not a folder"
+    assert afile.read_text() == "keep me"
+    with pytest.raises(UsageError, match=r"^--record: cannot create the recording folder"):
+        EutilsClient(base_url="http://127.0.0.1:9/", record_dir=afile / "sub")
+    bad_index = tmp_path / "rec"
+    bad_index.mkdir()
+    (bad_index / "index.json").write_text("{not json")
+    with pytest.raises(FetchError, match=r"^--record: cannot read recording index"):
+        EutilsClient(base_url="http://127.0.0.1:9/", record_dir=bad_index)
 
 
 def test_failed_responses_are_not_recorded(tmp_path: Path) -> None:

@@ -259,3 +259,57 @@ def test_search_cli_errors_name_the_option(tmp_path: Path, tagger_dir: Path) -> 
         app, ["refresh", "--db", str(tmp_path / "none.duckdb"), "--model", str(tagger_dir)]
     )
     assert r.exit_code == 2 and "--db" in r.output
+
+
+def test_search_cli_record_replay_and_url_errors_name_the_option(
+    tmp_path: Path, tagger_dir: Path
+) -> None:
+    runner = CliRunner()
+    afile, adir = tmp_path / "afile", tmp_path / "adir"
+    afile.write_text("keep me")
+    adir.mkdir()
+    base = ["search", "x", "--db", str(tmp_path / "s.duckdb"), "--model", str(tagger_dir)]
+    cases = [
+        (["--record", str(afile)], 2, f"--record: {afile} is a file, not a folder"),
+        (["--replay", str(adir)], 1,
+         f"--replay: {adir} is not a recording (no index.json); record one first with --record"),
+        (["--eutils-url", "notaurl"], 2, "--eutils-url: not an http(s) URL: 'notaurl'"),
+    ]  # fmt: skip
+    for extra, code, message in cases:
+        r = runner.invoke(app, [*base, *extra])
+        assert r.exit_code == code, r.output
+        assert message in r.output
+        assert "Traceback" not in r.output and r.output.strip().count("\n") == 0
+    assert afile.read_text() == "keep me"
+
+
+def test_refresh_overlap_days_has_an_upper_bound(tmp_path: Path, tagger_dir: Path,
+                                                 extractor: Extractor) -> None:  # fmt: skip
+    import datetime as dt
+
+    from pkharvest.errors import UsageError
+    from pkharvest.pipeline import MAX_REFRESH_OVERLAP_DAYS
+
+    db = tmp_path / "s.duckdb"
+    with Store(db) as store:  # a saved search that has run: its mindate is computed
+        search_id = store.start_search("vancomycin", {"max_results": 5})
+        store.mark_search_ran(search_id, dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc))
+    runner = CliRunner()
+    for days in ("99999999", str(MAX_REFRESH_OVERLAP_DAYS + 1), "-1"):
+        r = runner.invoke(app, ["refresh", "--db", str(db), "--model", str(tagger_dir),
+                                "--eutils-url", "http://127.0.0.1:9/",
+                                "--overlap-days", days])  # fmt: skip
+        assert r.exit_code == 2, r.output
+        assert f"--overlap-days: must be in 0..{MAX_REFRESH_OVERLAP_DAYS} (days), got {days}" in (
+            r.output
+        )
+        assert "Traceback" not in r.output and r.output.strip().count("\n") == 0
+    # the bound itself is allowed: a refresh a hundred years back
+    with EutilsServer(_articles(2)) as server, Store(db) as store:
+        summaries = refresh_searches(
+            store, _client(server), extractor, overlap_days=MAX_REFRESH_OVERLAP_DAYS
+        )
+        esearch = [q for q in server.requests if q.endpoint == "esearch"]
+        with pytest.raises(UsageError, match="--overlap-days"):
+            refresh_searches(store, _client(server), extractor, overlap_days=10**8)
+    assert len(summaries) == 1 and esearch[0].params.get("mindate") == "1924/01/27"

@@ -419,7 +419,12 @@ def test_empty_query_is_a_usage_error_and_leaves_the_store_alone(
         assert _search("vancomycin", db, model_dir, server).exit_code == 0
         before = db.read_bytes()
         result = _search("   ", db, model_dir, server)
-        _one_line_error(result, 2, "query")
+        _one_line_error(result, 2, "QUERY", "empty")
+        fresh = tmp_path / "new.duckdb"
+        _one_line_error(_search("", fresh, model_dir, server), 2, "QUERY")
+        _one_line_error(_search("clearance \udcff", fresh, model_dir, server), 2, "QUERY",
+                        "not UTF-8")
+        assert not fresh.exists()  # a usage error creates no store
         with Store(db, read_only=True) as store:
             assert [s.query for s in store.saved_searches()] == ["vancomycin"]
             assert len(store.runs()) == 1

@@ -475,3 +475,10 @@ def test_cli_units_help_and_missing_argument() -> None:
     res = runner.invoke(app, ["units", "--help"])
     assert res.exit_code == 0 and "canonical unit" in res.stdout
     assert runner.invoke(app, ["units"]).exit_code == 2
+
+
+def test_unreadable_units_say_why_in_words() -> None:
+    # the reason shown to the user is not a Python exception class name
+    assert parse_unit("mg/0L").error == "unknown unit: division by zero"
+    assert parse_unit("mg//L").error == "unknown unit: units that cannot be combined"
+    assert parse_unit("mg**").error == "unknown unit: not a unit expression"

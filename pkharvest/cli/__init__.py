@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from pkharvest import __version__
-from pkharvest.errors import PkHarvestError
+from pkharvest.errors import PkHarvestError, UsageError
 
 app = typer.Typer(
     name="pkharvest",
@@ -58,6 +58,18 @@ def fail(exc: PkHarvestError) -> typer.Exit:
     err_console.print(Text.assemble(("Error:", "bold red"), f" {exc}"), highlight=False,
                       soft_wrap=True)
     return typer.Exit(code=exc.exit_code)
+
+
+def utf8_argument(value: str, option: str) -> str:
+    """A command-line text as given, refused (UsageError naming ``option``) when its bytes
+    were not UTF-8: Python keeps such bytes as lone surrogates, which the tokenizer, DuckDB and
+    Pint cannot take."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = value.encode("utf-8", "surrogateescape").decode("ascii", "backslashreplace")
+        raise UsageError(f"not UTF-8 text: '{shown}'", option=option) from None
+    return value
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

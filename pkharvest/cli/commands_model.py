@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pkharvest.cli import app, console, handle_errors
+from pkharvest.cli import app, console, handle_errors, utf8_argument
 from pkharvest.corpus.records import VIEWS
 from pkharvest.errors import UsageError
 from pkharvest.model.weighting import WEIGHTINGS
@@ -178,6 +178,9 @@ def evaluate_cmd(
         raise UsageError(f"the model tags {', '.join(tagger.labels)}; view {view!r} needs "
                          f"{', '.join(VIEWS[view])}", option="--view")
     examples = apply_view(read_corpus(corpus), view)
+    if not examples:  # all-zero scores would read as a model that finds nothing
+        raise UsageError(f"{corpus or 'the corpus'}: no sentences to score (empty, or every "
+                         "line rejected)", option="--corpus")
     scores = evaluate(tagger, examples, labels=VIEWS[view])
     scores["model_version"] = tagger.version
     if as_json:
@@ -195,21 +198,29 @@ def tag_cmd(
     input_file: Path | None = typer.Option(
         None, "--input", help="A text file with one sentence per line ('-' for stdin)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON array, nothing else."),
-    batch_size: int = typer.Option(32, "--batch-size", help="Sentences per batch."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Sentences per batch."),
 ) -> None:
     """Tag PK entities (label, character offsets, confidence) in sentences."""
     from pkharvest.model.tagger import PKTagger
 
-    sentences = list(texts or [])
+    sentences = [utf8_argument(t, "TEXT") for t in texts or []]
     if input_file is not None:
-        if str(input_file) == "-":
-            raw = sys.stdin.read()
-        else:
-            try:
+        try:
+            if str(input_file) == "-":
+                raw = sys.stdin.buffer.read().decode("utf-8")
+            else:
                 raw = input_file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UsageError(f"cannot read {input_file}: {exc}", option="--input") from None
-        sentences += [line for line in raw.splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            where = "standard input" if str(input_file) == "-" else input_file
+            raise UsageError(f"cannot read {where}: {exc}", option="--input") from None
+        # one sentence per line: "\n" ends a line (str.splitlines would also split inside a
+        # line at \x0b, \x0c, \u2028...); blank lines are skipped
+        lines = [line.rstrip("\r") for line in raw.split("\n")]
+        read = [line for line in lines if line.strip()]
+        if not read and not sentences:
+            where = "standard input" if str(input_file) == "-" else str(input_file)
+            raise UsageError(f"{where} holds no sentence (only blank lines)", option="--input")
+        sentences += read
     if not sentences:
         raise UsageError("give sentences as arguments or with --input", option="TEXT")
     tagger = PKTagger.load(model or default_model_dir())

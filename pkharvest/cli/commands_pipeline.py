@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from pkharvest.cli import app, console, err_console, handle_errors
+from pkharvest.cli import app, console, err_console, handle_errors, utf8_argument
 from pkharvest.errors import UsageError
 from pkharvest.filter import DEFAULT_THRESHOLD
 from pkharvest.paths import default_model_dir
@@ -153,6 +153,9 @@ def search(
     from pkharvest.pipeline import run_search
     from pkharvest.store import Store
 
+    # checked before the store is opened: a usage error leaves no new store file behind
+    if not utf8_argument(query, "QUERY").strip():
+        raise UsageError("the PubMed query is empty", option="QUERY")
     extractor = _extractor(model, threshold)
     client = _client(eutils_url, email, api_key, record, replay)
     with Store(db) as store, _progress(not as_json) as progress:

@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.table import Table
 
-from pkharvest.cli import app, console, handle_errors
+from pkharvest.cli import app, console, handle_errors, utf8_argument
 
 # --------------------------------------------------------------------------------------------
 # `pkharvest units` -- unit normalisation (pkharvest.normalise.units)
@@ -35,7 +35,7 @@ def units(
     """
     from pkharvest.normalise.units import KINDS, parse_unit
 
-    results = [parse_unit(t) for t in texts]
+    results = [parse_unit(utf8_argument(t, "TEXT")) for t in texts]
     if as_json:
         payload = [
             {"input": r.input, "unit": r.unit, "factor": r.factor, "error": r.error}

@@ -18,7 +18,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from pkharvest.cli import app, console, handle_errors
+from pkharvest.cli import app, console, handle_errors, utf8_argument
 from pkharvest.errors import UsageError
 from pkharvest.store import EXPORT_FORMATS, ArticleView, Store, list_queries
 
@@ -215,6 +215,7 @@ def show_cmd(
     Each sentence is printed with its tagged entities coloured by label (PK, VALUE, UNITS,
     RANGE, COMPARE); the measurements linked in it are listed under it with their canonical
     value, unit, drug and flags."""
+    utf8_argument(pmid, "PMID")
     with Store(db, read_only=True) as store:
         view = store.article_view(pmid.strip())
     if view is None:

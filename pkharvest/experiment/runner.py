@@ -14,7 +14,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import math
 import time
+import types
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -81,11 +84,91 @@ def train_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
         if key not in names:
             known = ", ".join(sorted(names - set(PER_RUN_FIELDS)))
             raise UsageError(f"unknown training option {key!r} (known: {known})", option="--set")
+    hints = typing.get_type_hints(TrainConfig)
+    options = {key: coerce_option(key, value, hints[key]) for key, value in options.items()}
     if options.get("refit"):
         raise UsageError("studies early-stop every run on the dev split of its seed (the "
                          "method's protocol); refit is not a study option", option="--set")
     full = TrainConfig(**{**options, "refit": False}).to_dict()
     return {k: v for k, v in full.items() if k not in PER_RUN_FIELDS}
+
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def coerce_option(name: str, value: Any, hint: Any) -> Any:
+    """``value`` of the training option ``name`` as the type ``hint`` of its TrainConfig field
+    (``--set`` values arrive JSON-parsed, else as strings): an integral number for an ``int``,
+    a finite number for a ``float``, ``true``/``false`` for a ``bool``, ``null`` only where the
+    field is optional. Anything else raises :class:`UsageError` naming ``--set`` and the key."""
+
+    def bad(expected: str) -> UsageError:
+        return UsageError(f"{name} must be {expected}, got {value!r}", option="--set")
+
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        kinds = [a for a in args if a is not type(None)]
+        if len(kinds) == 1:
+            try:
+                return coerce_option(name, value, kinds[0])
+            except UsageError:
+                if type(None) not in args:
+                    raise
+                what = {int: "an integer", float: "a number"}.get(kinds[0], "a value")
+                raise bad(f"{what} or null") from None
+        return value
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise bad("a list")
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(coerce_option(name, v, args[0]) for v in value)
+        if len(value) != len(args):
+            raise bad(f"a list of {len(args)}")
+        return tuple(coerce_option(name, v, a) for v, a in zip(value, args, strict=True))
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+        raise bad("true or false")
+    if hint is int:
+        if isinstance(value, bool):
+            raise bad("an integer")
+        if isinstance(value, int):
+            return value
+        number = _number(value)
+        if number is None or not math.isfinite(number) or not number.is_integer():
+            raise bad("an integer")
+        return int(number)
+    if hint is float:
+        number = None if isinstance(value, bool) else _number(value)
+        if number is None:
+            raise bad("a number")
+        if not math.isfinite(number):
+            raise bad("a finite number")
+        return number
+    if hint is str:
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    return value
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 def file_sha256(path: Path) -> str:

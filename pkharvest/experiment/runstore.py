@@ -21,6 +21,7 @@ import pandas as pd
 
 from pkharvest.errors import StoreError, UsageError
 from pkharvest.experiment.grid import RunSpec
+from pkharvest.store import DUCKDB_CONFIG, check_duckdb_header
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +138,19 @@ class RunStore:
 
     @contextlib.contextmanager
     def _connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a directory, not a store file")
+        # A foreign file (SQLite, empty, ...) is refused from its header, and DuckDB is never
+        # allowed to download an extension to read one.
+        check_duckdb_header(self.path)
         try:
-            con = duckdb.connect(str(self.path), read_only=read_only)
+            con = duckdb.connect(str(self.path), read_only=read_only, config=DUCKDB_CONFIG)
         except duckdb.IOException as exc:
-            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+            raise StoreError(f"cannot open {self.path}: {_first_line(exc)}") from None
         except duckdb.Error as exc:
-            raise StoreError(f"{self.path} is not a readable DuckDB file: {exc}") from exc
+            raise StoreError(
+                f"{self.path} is not a readable DuckDB file: {_first_line(exc)}"
+            ) from None
         try:
             yield con
         finally:
@@ -282,3 +290,9 @@ def _float(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return out
+
+
+def _first_line(exc: BaseException) -> str:
+    """DuckDB's messages can span lines; an error reported to a user is one line."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

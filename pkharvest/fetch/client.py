@@ -145,11 +145,16 @@ class EutilsClient:
         post_threshold: int = POST_THRESHOLD,
     ) -> None:
         if record_dir is not None and replay_dir is not None:
-            raise UsageError("record and replay cannot be combined", option="replay_dir")
+            raise UsageError("use either --record or --replay, not both", option="--replay")
+        # Errors name the command-line option (or environment variable) the value came from.
+        url_option = "--eutils-url" if base_url else ENV_EUTILS_URL
         url = base_url or os.environ.get(ENV_EUTILS_URL) or DEFAULT_BASE_URL
-        parsed = urllib.parse.urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise UsageError(f"not an http(s) URL: {url!r}", option="base_url")
+        try:
+            parsed = urllib.parse.urlparse(url)
+        except ValueError:  # e.g. "http://[bad" (an unclosed IPv6 bracket)
+            parsed = None
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise UsageError(f"not an http(s) URL: {url!r}", option=url_option)
         self.base_url = url if url.endswith("/") else url + "/"
         self.email = email if email is not None else os.environ.get(ENV_EMAIL) or None
         self.api_key = api_key if api_key is not None else os.environ.get(ENV_API_KEY) or None

@@ -1,6 +1,8 @@
 """Record/replay of raw E-utilities responses, so that a search can be re-run offline and gives
 the same articles (PRISMA-style reproducibility).
 
+Errors name the command-line options ``--record`` and ``--replay`` (the folders' only source).
+
 A recording folder holds one file per response, named by a stable hash of the endpoint and the
 sorted request parameters (credentials ``api_key``/``email``/``tool`` excluded, so a recording made
 with a key replays without one), plus ``index.json`` describing each request.
@@ -19,11 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pkharvest.errors import FetchError
+from pkharvest.errors import FetchError, UsageError
 
 logger = logging.getLogger(__name__)
 
 INDEX_FILE = "index.json"
+RECORD_OPTION = "--record"
+REPLAY_OPTION = "--replay"
 RESPONSE_SUFFIX = ".xml"
 EXCLUDED_PARAMS = frozenset({"api_key", "email", "tool"})
 
@@ -76,39 +80,55 @@ class Recorder:
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        if self.directory.exists() and not self.directory.is_dir():
+            raise UsageError(f"{self.directory} is a file, not a folder", option=RECORD_OPTION)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot create the recording folder {self.directory}: {exc.strerror or exc}",
+                option=RECORD_OPTION,
+            ) from None
         self._lock = threading.Lock()
         index_path = self.directory / INDEX_FILE
         self._index: dict[str, dict[str, object]] = {}
         if index_path.exists():
-            self._index = _load_index(self.directory)
+            self._index = _load_index(self.directory, RECORD_OPTION)
 
     def save(self, endpoint: str, params: Mapping[str, str], body: bytes) -> Path:
         key = request_key(endpoint, params)
         path = self.directory / f"{key}{RESPONSE_SUFFIX}"
         with self._lock:
-            _atomic_write(path, body)
-            self._index[key] = {
-                "endpoint": endpoint,
-                "params": canonical_params(params),
-                "file": path.name,
-                "bytes": len(body),
-                "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            }
-            text = json.dumps(self._index, indent=1, sort_keys=True, ensure_ascii=False)
-            _atomic_write(self.directory / INDEX_FILE, text.encode("utf-8"))
+            try:
+                _atomic_write(path, body)
+                self._index[key] = {
+                    "endpoint": endpoint,
+                    "params": canonical_params(params),
+                    "file": path.name,
+                    "bytes": len(body),
+                    "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                }
+                text = json.dumps(self._index, indent=1, sort_keys=True, ensure_ascii=False)
+                _atomic_write(self.directory / INDEX_FILE, text.encode("utf-8"))
+            except OSError as exc:
+                raise FetchError(
+                    f"cannot write the recording in {self.directory}: {exc.strerror or exc}",
+                    option=RECORD_OPTION,
+                ) from None
         logger.debug("recorded %s -> %s", endpoint, path.name)
         return path
 
 
-def _load_index(directory: Path) -> dict[str, dict[str, object]]:
+def _load_index(directory: Path, option: str) -> dict[str, dict[str, object]]:
     path = directory / INDEX_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise FetchError(f"replay: cannot read recording index {path}: {exc}") from exc
+        raise FetchError(f"cannot read recording index {path}: {exc}", option=option) from None
     if not isinstance(data, dict):
-        raise FetchError(f"replay: {path} is not a recording index (expected a JSON object)")
+        raise FetchError(
+            f"{path} is not a recording index (expected a JSON object)", option=option
+        )
     return data
 
 
@@ -119,10 +139,11 @@ class Replayer:
         self.directory = Path(directory)
         if not (self.directory / INDEX_FILE).is_file():
             raise FetchError(
-                f"replay: {self.directory} is not a recording (no {INDEX_FILE}); "
-                "record one first with record_dir"
+                f"{self.directory} is not a recording (no {INDEX_FILE}); "
+                f"record one first with {RECORD_OPTION}",
+                option=REPLAY_OPTION,
             )
-        self._index = _load_index(self.directory)
+        self._index = _load_index(self.directory, REPLAY_OPTION)
 
     def __len__(self) -> int:
         return len(self._index)
@@ -144,7 +165,13 @@ class Replayer:
         path = self.directory / f"{key}{RESPONSE_SUFFIX}"
         if key not in self._index or not path.is_file():
             raise FetchError(
-                f"replay: request not in recording {self.directory}: "
-                f"{_describe(endpoint, params)} (key {key})"
+                f"request not in recording {self.directory}: "
+                f"{_describe(endpoint, params)} (key {key})",
+                option=REPLAY_OPTION,
             )
-        return path.read_bytes()
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise FetchError(
+                f"cannot read {path}: {exc.strerror or exc}", option=REPLAY_OPTION
+            ) from None

@@ -378,6 +378,8 @@ class PKTagger:
     def load(cls, directory: str | Path) -> PKTagger:
         """Rebuild a tagger from its folder (offline). Missing files → ModelError naming one."""
         d = Path(directory)
+        if d.is_file():
+            raise ModelError(f"{d} is a file; a model folder is expected", option="--model")
         if not d.is_dir():
             raise ModelError(f"model folder {d} does not exist", option="--model")
         for name in REQUIRED_FILES:

@@ -712,7 +712,12 @@ def _parse_unit(text: str) -> UnitResult:
 def _describe(exc: Exception) -> str:
     if isinstance(exc, pint.UndefinedUnitError):
         return ", ".join(map(str, getattr(exc, "unit_names", ()) or ())) or str(exc)
-    return type(exc).__name__
+    if isinstance(exc, ZeroDivisionError):
+        return "division by zero"
+    if isinstance(exc, pint.DimensionalityError):
+        return "units that cannot be combined"
+    # what Pint's tokenizer and evaluator raise on a malformed expression ("mg/(L", "mg**")
+    return "not a unit expression"
 
 
 def convert(value: float | None, result: UnitResult) -> float | None:
