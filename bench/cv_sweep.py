@@ -142,8 +142,9 @@ def score(args: argparse.Namespace, name: str, seeds: list[int], pool, folds) ->
     # decoding depends only on the configuration: any of its fold models' config will do
     # (decoding needs the config, not the network)
     config = TrainConfig(**CANDIDATES[name], **({"encoder": args.encoder} if args.encoder else {}))
-    decoder = PKTagger(config.model_config(), network=None, tokenizer=None)
-    labels = config.model_config().labels
+    model_config = config.model_config()
+    decoder = PKTagger(model_config, network=None, tokenizer=None)
+    labels = model_config.labels
     pool = apply_view(pool, config.view)
     with_records = "VALUE" in labels
     gold, pred, per_fold, found = [], [], [], set()

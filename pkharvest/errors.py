@@ -7,6 +7,14 @@ fix the input without reading a traceback.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its class name when it has none): libraries
+    such as DuckDB and huggingface_hub write messages over several lines, while an error
+    reported to a user is one line."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class PkHarvestError(Exception):
     """Base class of every error pkharvest reports to a user."""
 

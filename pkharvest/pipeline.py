@@ -159,6 +159,14 @@ def predictions_to_measurements(
     return scored, mentions, measurements
 
 
+def check_query(query: str | None, option: str = "query") -> str:
+    """``query`` stripped; an empty one raises UsageError naming ``option`` (the CLI checks
+    before it opens the store, so that a usage error leaves no new store file behind)."""
+    if not query or not query.strip():
+        raise UsageError("the PubMed query is empty", option=option)
+    return query.strip()
+
+
 def load_tagger(model_dir: str | Path) -> PKTagger:
     """Load a model folder; a missing folder says how to get one."""
     path = Path(model_dir)
@@ -195,9 +203,7 @@ def run_search(
 
     Articles already processed with this model version are not fetched again. On any error the
     run is marked failed (what was stored stays) and the error propagates."""
-    if not query or not query.strip():
-        raise UsageError("the PubMed query is empty", option="query")
-    query = query.strip()
+    query = check_query(query)
     started = time.perf_counter()
     clock = now or (lambda: _dt.datetime.now(_dt.timezone.utc))
     run_started_at = clock()

@@ -34,7 +34,13 @@ import duckdb
 import filelock
 import pyarrow as pa
 
-from pkharvest.errors import PkHarvestError, StoreError, StoreLockedError, UsageError
+from pkharvest.errors import (
+    PkHarvestError,
+    StoreError,
+    StoreLockedError,
+    UsageError,
+    first_line,
+)
 from pkharvest.paths import PROJECT_ROOT
 from pkharvest.records import AbstractSection, Article, Entity, Measurement, Sentence
 
@@ -613,7 +619,7 @@ class Store:
         try:
             return duckdb.connect(str(self.path), read_only=self.read_only, config=DUCKDB_CONFIG)
         except duckdb.Error as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            msg = first_line(exc)
             if "lock" in msg.lower():
                 raise StoreLockedError(
                     f"{self.path}: store is in use by another process ({msg})"
@@ -1185,7 +1191,7 @@ class Store:
             columns = [d[0] for d in cur.description or []]
             rows = cur.fetchall() if cur.description else []
         except duckdb.Error as exc:
-            msg = str(exc).splitlines()[0]
+            msg = first_line(exc)
             raise StoreError(f"query {spec.path}: {msg}") from None
         return columns, rows
 
@@ -1232,7 +1238,7 @@ class Store:
                 sql, {"drugs": [d.lower() for d in drugs], "params": list(parameters)}
             ).fetchone()
         except duckdb.Error as exc:
-            raise StoreError(f"{out}: export failed: {str(exc).splitlines()[0]}") from None
+            raise StoreError(f"{out}: export failed: {first_line(exc)}") from None
         n = int(row[0]) if row else 0
         logger.info("exported %d measurement(s) to %s", n, out)
         return n

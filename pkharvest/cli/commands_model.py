@@ -205,20 +205,18 @@ def tag_cmd(
 
     sentences = [utf8_argument(t, "TEXT") for t in texts or []]
     if input_file is not None:
+        stdin = str(input_file) == "-"
+        where = "standard input" if stdin else str(input_file)
         try:
-            if str(input_file) == "-":
-                raw = sys.stdin.buffer.read().decode("utf-8")
-            else:
-                raw = input_file.read_text(encoding="utf-8")
+            raw = (sys.stdin.buffer.read().decode("utf-8") if stdin
+                   else input_file.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
-            where = "standard input" if str(input_file) == "-" else input_file
             raise UsageError(f"cannot read {where}: {exc}", option="--input") from None
         # one sentence per line: "\n" ends a line (str.splitlines would also split inside a
         # line at \x0b, \x0c, \u2028...); blank lines are skipped
         lines = [line.rstrip("\r") for line in raw.split("\n")]
         read = [line for line in lines if line.strip()]
         if not read and not sentences:
-            where = "standard input" if str(input_file) == "-" else str(input_file)
             raise UsageError(f"{where} holds no sentence (only blank lines)", option="--input")
         sentences += read
     if not sentences:

@@ -150,12 +150,10 @@ def search(
     Articles already processed with the same model are skipped, so re-running a search (or
     resuming a killed one) adds no duplicates.
     """
-    from pkharvest.pipeline import run_search
+    from pkharvest.pipeline import check_query, run_search
     from pkharvest.store import Store
 
-    # checked before the store is opened: a usage error leaves no new store file behind
-    if not utf8_argument(query, "QUERY").strip():
-        raise UsageError("the PubMed query is empty", option="QUERY")
+    check_query(utf8_argument(query, "QUERY"), option="QUERY")  # before the store is created
     extractor = _extractor(model, threshold)
     client = _client(eutils_url, email, api_key, record, replay)
     with Store(db) as store, _progress(not as_json) as progress:

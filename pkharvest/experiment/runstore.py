@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pkharvest.errors import StoreError, UsageError
+from pkharvest.errors import StoreError, UsageError, first_line
 from pkharvest.experiment.grid import RunSpec
 from pkharvest.store import DUCKDB_CONFIG, check_duckdb_header
 
@@ -146,10 +146,10 @@ class RunStore:
         try:
             con = duckdb.connect(str(self.path), read_only=read_only, config=DUCKDB_CONFIG)
         except duckdb.IOException as exc:
-            raise StoreError(f"cannot open {self.path}: {_first_line(exc)}") from None
+            raise StoreError(f"cannot open {self.path}: {first_line(exc)}") from None
         except duckdb.Error as exc:
             raise StoreError(
-                f"{self.path} is not a readable DuckDB file: {_first_line(exc)}"
+                f"{self.path} is not a readable DuckDB file: {first_line(exc)}"
             ) from None
         try:
             yield con
@@ -290,9 +290,3 @@ def _float(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return out
-
-
-def _first_line(exc: BaseException) -> str:
-    """DuckDB's messages can span lines; an error reported to a user is one line."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

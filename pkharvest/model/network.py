@@ -57,8 +57,11 @@ def load_tokenizer(source: str) -> Any:
 
 
 def _byte_level_without_prefix_space(tokenizer: Any) -> bool:
-    state = json.loads(tokenizer.backend_tokenizer.to_str()).get("pre_tokenizer") or {}
-    stack = [state]
+    # the pre-tokenizer's own state, not the whole tokenizer serialised (vocabulary included)
+    pre_tokenizer = tokenizer.backend_tokenizer.pre_tokenizer
+    if pre_tokenizer is None:
+        return False
+    stack = [json.loads(pre_tokenizer.__getstate__())]
     while stack:
         step = stack.pop()
         if step.get("type") == "ByteLevel" and not step.get("add_prefix_space", False):

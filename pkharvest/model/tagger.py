@@ -30,7 +30,7 @@ from pkharvest.corpus.labels import (
     encode_sentence,
     mention_bucket,
 )
-from pkharvest.errors import ModelError, UsageError
+from pkharvest.errors import ModelError, UsageError, first_line
 from pkharvest.model.config import ModelConfig, resolve_encoder
 from pkharvest.model.decoding import (
     POSTPROCESS_STEPS,
@@ -74,12 +74,6 @@ class DetailedPrediction(SentencePrediction):
     decoded: list[Entity] = field(default_factory=list)  # before post-processing
 
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def check_model_folder(directory: str | Path) -> Path:
     """``directory`` as a place to write a model folder: new, empty, or an earlier model folder
     (its files are replaced). Anything else -- a file, or a folder holding other files, such as
@@ -99,6 +93,7 @@ def check_model_folder(directory: str | Path) -> Path:
                              f"{CONFIG_FILE} and {LABELS_FILE}); its files would be "
                              "overwritten: choose a new or empty folder", option="--out")
     return d
+
 
 @dataclass
 class WordScores:
@@ -176,7 +171,7 @@ class PKTagger:
         try:
             tokenizer = load_tokenizer(source)
         except (OSError, ValueError) as exc:  # huggingface_hub's validation errors: ValueError
-            raise ModelError(f"cannot load encoder {config.encoder!r}: {_first_line(exc)}",
+            raise ModelError(f"cannot load encoder {config.encoder!r}: {first_line(exc)}",
                              option="--encoder") from exc
         if not getattr(tokenizer, "is_fast", False):
             raise ModelError(f"encoder {config.encoder!r} has no fast tokenizer",
@@ -190,7 +185,7 @@ class PKTagger:
         try:
             network = MultiTaskTagger(config, pretrained=True)
         except (OSError, ValueError) as exc:
-            raise ModelError(f"cannot load encoder {config.encoder!r}: {_first_line(exc)}",
+            raise ModelError(f"cannot load encoder {config.encoder!r}: {first_line(exc)}",
                              option="--encoder") from exc
         return cls(config, network, tokenizer)
 

@@ -363,8 +363,9 @@ def fold_case(text: str) -> str:
     if _is_all_caps(s):
         s = s.replace(_GREEK_CAPITAL_MU, "\u03bc")  # its lower case, as NFKC spells µ
         folded = _fold_all_caps(s, activity_milli=False)
-        if folded != _fold_all_caps(s, activity_milli=True) and _per_volume(_rewrite(folded)):
-            folded = _fold_all_caps(s, activity_milli=True)
+        milli = _fold_all_caps(s, activity_milli=True)
+        if milli != folded and _per_volume(_rewrite(folded)):
+            folded = milli
     else:
         folded = _WORD_RE.sub(lambda m: _fold_mixed_word(m.group(0), s[m.end() :]), s)
     if folded != s:
