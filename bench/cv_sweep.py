@@ -17,8 +17,8 @@ per configuration, the mean and standard deviation over seeds; and, for each con
 ``--ensemble``, the seed ensemble (word log-probabilities averaged over the finished seeds'
 models, then decoded as one model) over the first 3 seeds and over all of them. The test split
 is never touched. Configurations are the ``CANDIDATES`` below (``TrainConfig`` overrides of
-the current defaults: batch 8 since session 9, so session 8's alternatives, measured against
-batch 16, are now ``batch16`` plus their override).
+the current defaults: batch 8, so alternatives first measured against batch 16 are
+``batch16`` plus their override; CHANGELOG.md dates each change of default).
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ CANDIDATES: dict[str, dict] = {
     "epochs50": {"epochs": 50},
     "lr3e-4": {"lr": 3e-4},
     "lr1e-4": {"lr": 1e-4},
-    # the default up to session 8 (batch 16; min_steps and eval_steps in the same sentences)
+    # the former default (batch 16; min_steps and eval_steps in the same sentences)
     "batch16": {"batch_size": 16, "min_steps": 160, "eval_steps": 20},
-    "batch8": {"batch_size": 8},  # the default since session 9
+    "batch8": {"batch_size": 8},  # the current default
     "batch32": {"batch_size": 32},
     "batch8_none": {"batch_size": 8, "weighting": "none"},
     "batch8_lr1e-4": {"batch_size": 8, "lr": 1e-4},

@@ -72,8 +72,8 @@ def train_cmd(
         "minimum-steps rule that lengthens training on small data)."),
     lr: float | None = typer.Option(None, "--lr", help="Encoder learning rate."),
     batch_size: int | None = typer.Option(
-        None, "--batch-size", help="Sentences per batch \\[default: 8, since session 9; 16 "
-        "before, see docs/model.md]."),
+        None, "--batch-size", help="Sentences per batch \\[default: 8; 16 "
+        "before, see CHANGELOG.md]."),
     max_length: int | None = typer.Option(
         None, "--max-length", help="Word pieces per window (longer sentences are windowed)."),
     mention_swap: float | None = typer.Option(

@@ -447,7 +447,7 @@ def drop_non_parameters(text: str, entities: list[Entity], label: str = "PK") ->
     vocabulary words ("half-life", "bioavailability", "clearance", "trough", "peak") but
     "max" and "min", too short for the rule. Capitalised words are left alone: symbols such
     as "Emax" are written that way. Measured on out-of-fold predictions of the
-    cross-validation (docs/model.md, session 6)."""
+    cross-validation (docs/experiments/log/)."""
     from pkharvest.normalise.parameters import lookup_parameter  # local: keeps Pint off import
 
     def parameter_like(ent: Entity) -> bool:
