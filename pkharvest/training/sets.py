@@ -8,7 +8,8 @@ One rule shared by ``pkharvest train`` and the benchmarks:
   is held out for early stopping — the low-resource experiments of the method;
 * at ``fraction`` 1 with ``config.refit`` (the project default) the dev split joins the training
   data and the whole schedule runs without early stopping: grouped cross-validation showed
-  that the extra articles are worth more than choosing the epoch on them (docs/experiments/log/). The test split is held out either way.
+  that the extra articles are worth more than choosing the epoch on them
+  (docs/experiments/log/). The test split is held out either way.
 """
 
 from __future__ import annotations
