@@ -24,9 +24,16 @@ from pkharvest.fetch import EutilsClient
 from pkharvest.link import link
 from pkharvest.model.tagger import PKTagger, SentencePrediction
 from pkharvest.normalise import normalise
-from pkharvest.records import Article, Measurement, Sentence
+from pkharvest.records import (
+    Article,
+    ArticleResult,
+    Measurement,
+    Mention,
+    ScoredSentence,
+    Sentence,
+)
 from pkharvest.split import split_article
-from pkharvest.store import Mention, ScoredSentence, Store
+from pkharvest.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +49,6 @@ Progress = Callable[[str, int, int | None], None]
 
 def _no_progress(stage: str, advance: int, total: int | None) -> None:
     return None
-
-
-@dataclass
-class ArticleResult:
-    """Everything extracted from one article, ready for the store."""
-
-    article: Article
-    sentences: list[ScoredSentence]
-    mentions: list[Mention]
-    measurements: list[Measurement]
 
 
 @dataclass
@@ -233,14 +230,7 @@ def run_search(
                 summary.mentions += len(res.mentions)
                 summary.measurements.extend(res.measurements)
                 progress("articles", 1, len(result.pmids))
-            store.write_batch(
-                [r.article for r in results],
-                [s for r in results for s in r.sentences],
-                [m for r in results for m in r.mentions],
-                [m for r in results for m in r.measurements],
-                run_id,
-                extractor.model_version,
-            )
+            store.write_batch(results, run_id, extractor.model_version)
             summary.articles_fetched += len(batch)
         summary.seconds = time.perf_counter() - started
         store.mark_search_ran(search_id, run_started_at)

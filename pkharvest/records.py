@@ -91,3 +91,31 @@ class Measurement:
     drug: str | None = None
     drug_source: str | None = None
     flags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """A sentence with the sentence classifier's verdict (``kept`` = passed to the tagger)."""
+
+    sentence: Sentence
+    pk_score: float | None = None
+    kept: bool = True
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A tagged entity placed in its sentence (``Entity`` offsets are sentence-relative)."""
+
+    pmid: str
+    sentence_index: int
+    entity: Entity
+
+
+@dataclass
+class ArticleResult:
+    """Everything extracted from one article, ready for the store (``Store.write_batch``)."""
+
+    article: Article
+    sentences: list[ScoredSentence] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)

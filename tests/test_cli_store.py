@@ -15,8 +15,17 @@ import pytest
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
-from pkharvest.records import AbstractSection, Article, Entity, Measurement, Sentence
-from pkharvest.store import Mention, ScoredSentence, Store
+from pkharvest.records import (
+    AbstractSection,
+    Article,
+    ArticleResult,
+    Entity,
+    Measurement,
+    Mention,
+    ScoredSentence,
+    Sentence,
+)
+from pkharvest.store import Store
 
 runner = CliRunner()
 
@@ -76,10 +85,15 @@ def build_store(db: Path) -> None:
     )  # fmt: skip
     with Store(db) as store:
         store.write_batch(
-            [article, other],
-            [*sentences, Sentence("43", 0, other_text, 0, len(other_text))],
-            mentions,
-            [*measurements, o_meas],
+            [
+                ArticleResult(article, sentences, mentions, measurements),
+                ArticleResult(
+                    other,
+                    [ScoredSentence(Sentence("43", 0, other_text, 0, len(other_text)))],
+                    [],
+                    [o_meas],
+                ),
+            ],
             store.start_run(None, model_version="m1"),
             "m1",
         )
@@ -313,6 +327,7 @@ def test_query_file_that_is_not_one_statement_is_a_usage_error(
     sql.write_bytes(content)
     result = runner.invoke(app, ["query", str(sql), "--db", str(db)])
     assert result.exit_code == 2, result.output
-    assert result.output.strip().splitlines() == [f"Error: QUERY: query file {sql}: {message}"
-                                                  + ("" if "statements" not in message
-                                                     else "; a query file holds one")]
+    assert result.output.strip().splitlines() == [
+        f"Error: QUERY: query file {sql}: {message}"
+        + ("" if "statements" not in message else "; a query file holds one")
+    ]

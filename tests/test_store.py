@@ -16,13 +16,20 @@ import duckdb
 import pytest
 
 from pkharvest.errors import StoreError, StoreLockedError
-from pkharvest.records import AbstractSection, Article, Entity, Measurement, Sentence
+from pkharvest.records import (
+    AbstractSection,
+    Article,
+    ArticleResult,
+    Entity,
+    Measurement,
+    Mention,
+    ScoredSentence,
+    Sentence,
+)
 from pkharvest.store import (
     _MIGRATIONS,
     APPLICATION_ID,
     SCHEMA_VERSION,
-    Mention,
-    ScoredSentence,
     Store,
     measurement_id,
 )
@@ -87,11 +94,7 @@ def make_article(pmid: str, n_sentences: int = 2, drug: str = "midazolam") -> tu
 
 
 def write(store: Store, *arts: tuple, run_id: int | None = None, mv: str = "v1"):
-    articles = [a[0] for a in arts]
-    sentences = [s for a in arts for s in a[1]]
-    mentions = [m for a in arts for m in a[2]]
-    measurements = [m for a in arts for m in a[3]]
-    return store.write_batch(articles, sentences, mentions, measurements, run_id, mv)
+    return store.write_batch([ArticleResult(*a) for a in arts], run_id, mv)
 
 
 def snapshot(path: Path) -> dict[str, list]:
@@ -247,9 +250,14 @@ def test_batch_with_orphan_records_is_refused(tmp_path: Path) -> None:
         with pytest.raises(StoreError, match="PMID 1 sentence 7"):
             write(store, (art, sents, ments, [*meas, orphan]))
         with pytest.raises(StoreError, match="PMID 5"):
-            store.write_batch([], [], [], [replace(meas[0], pmid="5")], None, "v1")
+            write(store, (art, sents, ments, [*meas, replace(meas[0], pmid="5")]))
+        with pytest.raises(StoreError, match="sentence 0 of PMID 5 is in the result of"):
+            write(
+                store,
+                (art, [replace(sents[0], sentence=replace(sents[0].sentence, pmid="5"))], [], []),
+            )
         with pytest.raises(StoreError, match="given twice"):
-            store.write_batch([art, art], [], [], [], None, "v1")
+            store.write_batch([ArticleResult(art), ArticleResult(art)], None, "v1")
         assert store.counts()["articles"] == 0
 
 

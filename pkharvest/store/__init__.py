@@ -11,6 +11,7 @@ upserts; the write model), :mod:`~pkharvest.store.runs` (saved searches, runs),
 
 from __future__ import annotations
 
+from pkharvest.records import Mention, ScoredSentence  # records it writes, also importable here
 from pkharvest.store.connection import (
     DUCKDB_CONFIG,
     LOCK_SUFFIX,
@@ -40,7 +41,7 @@ from pkharvest.store.reading import (
 )
 from pkharvest.store.runs import RUN_STATUSES, RunInfo, RunsMixin, SavedSearch
 from pkharvest.store.schema import _MIGRATIONS, APPLICATION_ID, SCHEMA_VERSION, prepare, read_meta
-from pkharvest.store.writing import Mention, ScoredSentence, WriteCounts, WriteMixin, measurement_id
+from pkharvest.store.writing import WriteCounts, WriteMixin, measurement_id
 
 __all__ = [
     "APPLICATION_ID",

@@ -19,6 +19,7 @@ Write model
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from pkharvest.errors import PkHarvestError, StoreError
-from pkharvest.records import Article, Entity, Measurement, Sentence
+from pkharvest.records import Article, ArticleResult, Measurement, Mention, ScoredSentence
 from pkharvest.store.connection import StoreConnection, cols, now, set_excluded
 from pkharvest.store.schema import (
     ARTICLE_ARROW,
@@ -40,24 +41,6 @@ from pkharvest.store.schema import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ScoredSentence:
-    """A sentence with the sentence classifier's verdict (``kept`` = passed to the tagger)."""
-
-    sentence: Sentence
-    pk_score: float | None = None
-    kept: bool = True
-
-
-@dataclass(frozen=True)
-class Mention:
-    """A tagged entity placed in its sentence (``Entity`` offsets are sentence-relative)."""
-
-    pmid: str
-    sentence_index: int
-    entity: Entity
 
 
 @dataclass(frozen=True)
@@ -92,28 +75,27 @@ class WriteMixin(StoreConnection):
 
     def write_batch(
         self,
-        articles: Iterable[Article],
-        sentences: Iterable[Sentence | ScoredSentence],
-        mentions: Iterable[Mention | tuple[str, int, Entity]],
-        measurements: Iterable[Measurement],
+        results: Iterable[ArticleResult],
         run_id: int | None,
         model_version: str,
     ) -> WriteCounts:
-        """Upsert complete articles in ONE transaction (see the module docstring).
+        """Upsert complete articles (the pipeline's per-article results) in ONE transaction
+        (see the module docstring).
 
-        Every sentence, mention and measurement must belong to an article of the batch and
-        mentions/measurements to a sentence of the batch; otherwise StoreError before any
+        Every sentence, mention and measurement of a result must belong to its article, and
+        mentions/measurements to a sentence of the result; otherwise StoreError before any
         write. Any failure rolls the whole batch back and raises StoreError."""
         self._writable()
         if not model_version:
             raise StoreError("write_batch needs a model_version")
-        arts = list(articles)
-        sents = [s if isinstance(s, ScoredSentence) else ScoredSentence(s) for s in sentences]
-        ments = [m if isinstance(m, Mention) else Mention(*m) for m in mentions]
-        meas = list(measurements)
-        if not (arts or sents or ments or meas):
+        batch = list(results)
+        if not batch:
             return WriteCounts()
-        self._check_batch(arts, sents, ments, meas)
+        self._check_batch(batch)
+        arts = [r.article for r in batch]
+        sents = [s for r in batch for s in r.sentences]
+        ments = [m for r in batch for m in r.mentions]
+        meas = [x for r in batch for x in r.measurements]
         pmids = sorted({a.pmid for a in arts})
         con = self.con
         con.begin()
@@ -133,37 +115,34 @@ class WriteMixin(StoreConnection):
         return counts
 
     @staticmethod
-    def _check_batch(
-        arts: list[Article],
-        sents: list[ScoredSentence],
-        ments: list[Mention],
-        meas: list[Measurement],
-    ) -> None:
-        pmids = {a.pmid for a in arts}
-        if len(pmids) != len(arts):
-            dup = sorted({a.pmid for a in arts if sum(b.pmid == a.pmid for b in arts) > 1})
+    def _check_batch(batch: list[ArticleResult]) -> None:
+        per_pmid = Counter(r.article.pmid for r in batch)
+        dup = sorted(p for p, n in per_pmid.items() if n > 1)
+        if dup:
             raise StoreError(f"write_batch: article PMID {', '.join(dup)} given twice")
-        keys: set[tuple[str, int]] = set()
-        for s in sents:
-            sent = s.sentence
-            if sent.pmid not in pmids:
-                raise StoreError(
-                    f"write_batch: sentence {sent.index} of PMID {sent.pmid} has no article"
-                    " in the batch"
-                )
-            keys.add((sent.pmid, sent.index))
-        for m in ments:
-            if (m.pmid, m.sentence_index) not in keys:
-                raise StoreError(
-                    f"write_batch: mention {m.entity.text!r} of PMID {m.pmid} sentence"
-                    f" {m.sentence_index} has no sentence in the batch"
-                )
-        for x in meas:
-            if (x.pmid, x.sentence_index) not in keys:
-                raise StoreError(
-                    f"write_batch: measurement {x.parameter_text!r} of PMID {x.pmid} sentence"
-                    f" {x.sentence_index} has no sentence in the batch"
-                )
+        for r in batch:
+            pmid = r.article.pmid
+            keys: set[tuple[str, int]] = set()
+            for s in r.sentences:
+                sent = s.sentence
+                if sent.pmid != pmid:
+                    raise StoreError(
+                        f"write_batch: sentence {sent.index} of PMID {sent.pmid} is in the"
+                        f" result of article PMID {pmid}"
+                    )
+                keys.add((sent.pmid, sent.index))
+            for m in r.mentions:
+                if (m.pmid, m.sentence_index) not in keys:
+                    raise StoreError(
+                        f"write_batch: mention {m.entity.text!r} of PMID {m.pmid} sentence"
+                        f" {m.sentence_index} has no sentence in the result of PMID {pmid}"
+                    )
+            for x in r.measurements:
+                if (x.pmid, x.sentence_index) not in keys:
+                    raise StoreError(
+                        f"write_batch: measurement {x.parameter_text!r} of PMID {x.pmid} sentence"
+                        f" {x.sentence_index} has no sentence in the result of PMID {pmid}"
+                    )
 
     def _write(
         self,
