@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pkharvest import filter as sentence_filter
+from pkharvest import screen
 from pkharvest.drug import attribute_drug
 from pkharvest.errors import FetchError, PkHarvestError, UsageError
 from pkharvest.fetch import EutilsClient
@@ -32,7 +32,7 @@ from pkharvest.records import (
     ScoredSentence,
     Sentence,
 )
-from pkharvest.split import split_article
+from pkharvest.sentences import split_article
 from pkharvest.store import Store
 
 logger = logging.getLogger(__name__)
@@ -87,11 +87,11 @@ class Extractor:
     def __init__(
         self,
         tagger: PKTagger,
-        threshold: float = sentence_filter.DEFAULT_THRESHOLD,
+        threshold: float = screen.DEFAULT_THRESHOLD,
         batch_size: int = 32,
     ) -> None:
         self.tagger = tagger
-        self.threshold = sentence_filter.validate_threshold(threshold)
+        self.threshold = screen.validate_threshold(threshold)
         self.batch_size = batch_size
 
     @property
@@ -130,7 +130,7 @@ class Extractor:
 def predictions_to_measurements(
     sentences: Sequence[Sentence],
     predictions: Sequence[SentencePrediction],
-    threshold: float = sentence_filter.DEFAULT_THRESHOLD,
+    threshold: float = screen.DEFAULT_THRESHOLD,
     *,
     title: str = "",
     chemicals: Sequence[str] = (),
@@ -139,7 +139,7 @@ def predictions_to_measurements(
     """The model's predictions for ``sentences`` (of one article; every entity, unlinked ones
     included) through the filter (bCLS ``threshold``), link, drug attribution and
     normalisation."""
-    decisions = sentence_filter.decide([p.pk_probability for p in predictions], threshold)
+    decisions = screen.decide([p.pk_probability for p in predictions], threshold)
     scored: list[ScoredSentence] = []
     mentions: list[Mention] = []
     measurements: list[Measurement] = []

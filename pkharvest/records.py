@@ -1,5 +1,5 @@
-"""Typed records passed between the pipeline stages (fetch -> split -> filter -> tag -> link ->
-normalise -> store). Character offsets are always half-open ``[start, end)``."""
+"""Typed records passed between the pipeline stages (fetch -> sentences -> screen -> tag ->
+link -> normalise -> store). Character offsets are always half-open ``[start, end)``."""
 
 from __future__ import annotations
 

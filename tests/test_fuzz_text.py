@@ -2,7 +2,7 @@
 offsets stay consistent with the text, nothing is silently swallowed, and what comes out can be
 stored and read back.
 
-Covers ``split.split_text``/``split_article``, ``link.link`` with arbitrary entity offsets,
+Covers ``sentences.split_text``/``split_article``, ``link.link`` with arbitrary entity offsets,
 ``normalise.normalise`` on measurements with arbitrary strings and numbers, ``parse_unit``,
 ``normalise_parameter``, and ``Extractor.sentences_to_measurements`` with an untrained model
 (fewer examples: each one runs the network).
@@ -29,7 +29,7 @@ from pkharvest.normalise import normalise, normalise_parameter, parse_unit
 from pkharvest.normalise.units import UnitResult
 from pkharvest.pipeline import Extractor
 from pkharvest.records import AbstractSection, Article, ArticleResult, Entity, Measurement, Sentence
-from pkharvest.split import split_article, split_text
+from pkharvest.sentences import split_article, split_text
 from pkharvest.store import Store
 
 LABELS = ("PK", "VALUE", "UNITS", "RANGE", "COMPARE")
