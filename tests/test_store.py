@@ -34,7 +34,17 @@ from pkharvest.store import (
     measurement_id,
 )
 
-TABLES = {"meta", "articles", "sentences", "mentions", "measurements", "searches", "runs"}
+TABLES = {
+    "meta",
+    "articles",
+    "sentences",
+    "mentions",
+    "measurements",
+    "searches",
+    "runs",
+    "article_tables",
+    "bulk_files",
+}
 
 
 def make_article(pmid: str, n_sentences: int = 2, drug: str = "midazolam") -> tuple:
@@ -116,7 +126,17 @@ def test_new_store_has_schema_meta_and_views(tmp_path: Path) -> None:
     with Store(db) as store:
         assert store.schema_version == SCHEMA_VERSION
         assert store.counts() == dict.fromkeys(
-            ("articles", "sentences", "mentions", "measurements", "searches", "runs"), 0
+            (
+                "articles",
+                "sentences",
+                "mentions",
+                "measurements",
+                "searches",
+                "runs",
+                "article_tables",
+                "bulk_files",
+            ),
+            0,
         )
     con = duckdb.connect(str(db), read_only=True)
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
@@ -140,7 +160,8 @@ def test_round_trip_of_records(tmp_path: Path) -> None:
     with Store(tmp_path / "pk.duckdb") as store:
         counts = write(store, art)
         assert counts.as_dict() == {
-            "articles": 1, "sentences": 3, "mentions": 9, "measurements": 3, "removed": 0,
+            "articles": 1, "sentences": 3, "mentions": 9, "measurements": 3, "tables": 0,
+            "removed": 0,
         }  # fmt: skip
         assert store.get_article("111") == art[0]
         assert store.get_article("999") is None

@@ -39,9 +39,16 @@ from pkharvest.store.reading import (
     StoredSentence,
     pubmed_url,
 )
-from pkharvest.store.runs import RUN_STATUSES, RunInfo, RunsMixin, SavedSearch
-from pkharvest.store.schema import _MIGRATIONS, APPLICATION_ID, SCHEMA_VERSION, prepare, read_meta
-from pkharvest.store.writing import WriteCounts, WriteMixin, measurement_id
+from pkharvest.store.runs import RUN_STATUSES, BulkFile, RunInfo, RunsMixin, SavedSearch
+from pkharvest.store.schema import (
+    _MIGRATIONS,
+    APPLICATION_ID,
+    SCHEMA_V1,
+    SCHEMA_VERSION,
+    prepare,
+    read_meta,
+)
+from pkharvest.store.writing import SOURCES, WriteCounts, WriteMixin, measurement_id
 
 __all__ = [
     "APPLICATION_ID",
@@ -52,9 +59,12 @@ __all__ = [
     "QUERIES_DIR",
     "QUERY_SUFFIX",
     "RUN_STATUSES",
+    "SCHEMA_V1",
     "SCHEMA_VERSION",
+    "SOURCES",
     "_MIGRATIONS",
     "ArticleView",
+    "BulkFile",
     "Mention",
     "QueryParam",
     "QuerySpec",

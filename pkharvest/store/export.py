@@ -46,7 +46,8 @@ class ExportMixin(StoreConnection):
         sql = f"""
             COPY (
                 SELECT e.*, a.title, a.journal, a.year, a.doi, a.pmcid,
-                       r.started AS run_started, r.search_id, s.query AS search_query
+                       r.started AS run_started, r.search_id, s.query AS search_query,
+                       a.fulltext_status
                 FROM evidence e
                 JOIN articles a USING (pmid)
                 LEFT JOIN runs r ON r.id = e.run_id
@@ -55,7 +56,7 @@ class ExportMixin(StoreConnection):
                        OR list_contains(CAST($drugs AS VARCHAR[]), lower(e.drug)))
                   AND (len(CAST($params AS VARCHAR[])) = 0
                        OR list_contains(CAST($params AS VARCHAR[]), e.parameter))
-                ORDER BY e.pmid, e.sentence_idx, e.parameter_start
+                ORDER BY e.pmid, e.sentence_idx, e.parameter_start, e.table_id, e."row", e.col
             ) TO {target} {options}
         """
         try:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pkharvest.records import AbstractSection, Article, Entity, Measurement
+from pkharvest.records import AbstractSection, Article, ArticleTable, Entity, Measurement
 from pkharvest.store.connection import StoreConnection, cols
-from pkharvest.store.schema import MEASUREMENT_COLS
+from pkharvest.store.schema import MEASUREMENT_COLS, TABLE_COLS
 
 PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/"
 
@@ -18,6 +18,8 @@ def pubmed_url(pmid: str) -> str:
 
 
 # Views are (re)created on every writable open, so changing one needs no migration.
+# evidence: a table measurement has no sentence; its ``sentence`` is its evidence text (table
+# label, row and column headers, cell) and its ``section`` the measurement's own.
 # Only point estimates enter the summary: inequalities ("< 0.5") are not estimates.
 _INEQUALITIES = "('<', '>', '<=', '>=', '≤', '≥', '=<', '=>')"
 VIEWS = f"""
@@ -27,10 +29,14 @@ SELECT
     m.comparator, m.value, m.value_low, m.value_high, m.value_text,
     m.unit_text, m.unit, m.value_canonical, m.value_low_canonical, m.value_high_canonical,
     m.deviation, m.deviation_text, m.deviation_type, m.parameter_text,
-    m.sentence_idx, s.section, s.text AS sentence, s.start AS sentence_start,
+    m.sentence_idx, coalesce(m.section, s.section) AS section,
+    coalesce(s.text, m.evidence) AS sentence, s.start AS sentence_start,
     s."end" AS sentence_end, m.parameter_start, m.parameter_end, m.value_start, m.value_end,
     '{PUBMED_URL}' || m.pmid || '/' AS pubmed_url,
-    m.flags, m.drug_source, m.model_version, m.run_id
+    m.flags, m.drug_source, m.model_version, m.run_id,
+    m.source, m.table_id, m.table_label, m."row", m.col, m.group_label, m.n, m.statistic,
+    m.deviation_canonical, m.age_group, m.population, m.conditions, m.species, m.route,
+    m.dose_text, m.evidence
 FROM measurements m
 LEFT JOIN sentences s ON s.pmid = m.pmid AND s.idx = m.sentence_idx;
 
@@ -75,6 +81,7 @@ class StoredSentence:
     kept: bool
     mentions: tuple[Entity, ...] = ()
     measurements: tuple[Measurement, ...] = ()
+    source: str = "abstract"
 
 
 @dataclass(frozen=True)
@@ -85,10 +92,18 @@ class ArticleView:
     model_version: str
     run_id: int | None
     sentences: tuple[StoredSentence, ...] = ()
+    tables: tuple[ArticleTable, ...] = ()
+    table_measurements: tuple[Measurement, ...] = ()  # read from table cells (no sentence)
 
     @property
     def url(self) -> str:
         return pubmed_url(self.article.pmid)
+
+
+COUNTED_TABLES = (
+    "articles", "sentences", "mentions", "measurements", "searches", "runs", "article_tables",
+    "bulk_files",
+)  # fmt: skip
 
 
 class ReadMixin(StoreConnection):
@@ -107,7 +122,7 @@ class ReadMixin(StoreConnection):
     def counts(self) -> dict[str, int]:
         """Number of rows per table."""
         out = {}
-        for table in ("articles", "sentences", "mentions", "measurements", "searches", "runs"):
+        for table in COUNTED_TABLES:
             row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()
             out[table] = int(row[0]) if row else 0
         return out
@@ -115,7 +130,7 @@ class ReadMixin(StoreConnection):
     def get_article(self, pmid: str) -> Article | None:
         row = self.con.execute(
             "SELECT pmid, title, sections, journal, year, doi, pmcid, mesh, chemicals,"
-            " publication_types, language FROM articles WHERE pmid = $p",
+            " publication_types, language, fulltext_status FROM articles WHERE pmid = $p",
             {"p": pmid},
         ).fetchone()
         if row is None:
@@ -132,6 +147,7 @@ class ReadMixin(StoreConnection):
             chemicals=tuple(row[8] or ()),
             publication_types=tuple(row[9] or ()),
             language=row[10],
+            fulltext_status=row[11],
         )
 
     def measurements(self, pmid: str | None = None) -> list[Measurement]:
@@ -142,12 +158,17 @@ class ReadMixin(StoreConnection):
         if pmid is not None:
             sql += " WHERE pmid = $p"
             args["p"] = pmid
-        sql += " ORDER BY pmid, sentence_idx, parameter_start, value_start NULLS FIRST"
+        sql += (
+            " ORDER BY pmid, sentence_idx, parameter_start, value_start NULLS FIRST, table_id,"
+            ' "row", col'
+        )
         out = []
         for row in self.con.execute(sql, args).fetchall():
             d = dict(zip(names, row, strict=True))
             d["sentence_index"] = d.pop("sentence_idx")
             d["flags"] = list(d["flags"] or [])
+            if d["conditions"] is not None:
+                d["conditions"] = list(d["conditions"])
             out.append(Measurement(**d))
         return out
 
@@ -167,9 +188,9 @@ class ReadMixin(StoreConnection):
             {"p": pmid},
         ).fetchall():
             ments.setdefault(idx, []).append(Entity(label, start, end, text, score))
-        meas: dict[int, list[Measurement]] = {}
+        meas: dict[int | None, list[Measurement]] = {}
         for m in self.measurements(pmid):
-            meas.setdefault(m.sentence_index, []).append(m)
+            meas.setdefault(None if m.source == "table" else m.sentence_index, []).append(m)
         sentences = tuple(
             StoredSentence(
                 index=r[0],
@@ -181,11 +202,38 @@ class ReadMixin(StoreConnection):
                 kept=r[6],
                 mentions=tuple(ments.get(r[0], ())),
                 measurements=tuple(meas.get(r[0], ())),
+                source=r[7],
             )
             for r in self.con.execute(
-                'SELECT idx, section, start, "end", text, pk_score, kept FROM sentences'
+                'SELECT idx, section, start, "end", text, pk_score, kept, source FROM sentences'
                 " WHERE pmid = $p ORDER BY idx",
                 {"p": pmid},
             ).fetchall()
         )
-        return ArticleView(article, head[0], head[1], sentences)
+        return ArticleView(
+            article,
+            head[0],
+            head[1],
+            sentences,
+            tables=tuple(self.tables(pmid)),
+            table_measurements=tuple(meas.get(None, ())),
+        )
+
+    def tables(self, pmid: str) -> list[ArticleTable]:
+        """The stored tables of one article, by table id."""
+        return [
+            ArticleTable(
+                pmid=r[0],
+                table_id=r[1],
+                label=r[2],
+                caption=r[3],
+                kind=r[4],
+                header_rows=r[5],
+                grid=tuple(tuple(row) for row in r[6] or ()),
+                footnotes=tuple(r[7] or ()),
+            )
+            for r in self.con.execute(
+                f"SELECT {cols(TABLE_COLS)} FROM article_tables WHERE pmid = $p ORDER BY table_id",
+                {"p": pmid},
+            ).fetchall()
+        ]

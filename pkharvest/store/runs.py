@@ -1,4 +1,5 @@
-"""Saved searches and runs: what was searched, when, with which model, and how it ended."""
+"""Saved searches, runs and the bulk manifest: what was searched or processed, when, with which
+model, and how it ended."""
 
 from __future__ import annotations
 
@@ -34,6 +35,18 @@ class RunInfo:
     counts: dict[str, Any]
     model_version: str | None
     eutils_url: str | None
+
+
+@dataclass(frozen=True)
+class BulkFile:
+    """One processed bulk file of the manifest (``bulk_files``)."""
+
+    name: str
+    size: int | None
+    sha256: str | None
+    counts: dict[str, Any]
+    model_version: str | None
+    finished_at: datetime | None
 
 
 class RunsMixin(StoreConnection):
@@ -123,3 +136,42 @@ class RunsMixin(StoreConnection):
             RunInfo(int(r[0]), r[1], r[2], r[3], r[4], json.loads(r[5] or "{}"), r[6], r[7])
             for r in rows
         ]
+
+    def record_bulk_file(
+        self,
+        name: str,
+        *,
+        size: int | None = None,
+        sha256: str | None = None,
+        counts: Mapping[str, Any] | None = None,
+        model_version: str | None = None,
+        finished_at: datetime | None = None,
+    ) -> None:
+        """Record (or replace) the manifest entry of bulk file ``name``; ``finished_at``
+        defaults to now (UTC)."""
+        self._writable()
+        when = finished_at or now()
+        if when.tzinfo is not None:
+            when = when.astimezone(timezone.utc).replace(tzinfo=None)
+        self.con.execute(
+            "INSERT INTO bulk_files (name, size, sha256, counts, model_version, finished_at)"
+            " VALUES ($n, $s, $h, $c, $m, $f) ON CONFLICT (name) DO UPDATE SET"
+            " size = excluded.size, sha256 = excluded.sha256, counts = excluded.counts,"
+            " model_version = excluded.model_version, finished_at = excluded.finished_at",
+            {
+                "n": name,
+                "s": size,
+                "h": sha256,
+                "c": json.dumps(dict(counts or {}), sort_keys=True, default=str),
+                "m": model_version,
+                "f": when,
+            },
+        )
+
+    def bulk_files(self) -> list[BulkFile]:
+        """The bulk manifest, by file name."""
+        rows = self.con.execute(
+            "SELECT name, size, sha256, CAST(counts AS VARCHAR), model_version, finished_at"
+            " FROM bulk_files ORDER BY name"
+        ).fetchall()
+        return [BulkFile(r[0], r[1], r[2], json.loads(r[3] or "{}"), r[4], r[5]) for r in rows]

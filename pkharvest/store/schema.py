@@ -16,9 +16,11 @@ from pkharvest.store.connection import now, q
 logger = logging.getLogger(__name__)
 
 APPLICATION_ID = "pkharvest"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
+# The DDL of schema version 1, as stores of that version were created; kept so that the
+# migration to version 2 can be checked against a store built exactly as version 1 built it.
+SCHEMA_V1 = """
 CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 CREATE SEQUENCE searches_id_seq START 1;
 CREATE SEQUENCE runs_id_seq START 1;
@@ -118,22 +120,126 @@ CREATE INDEX measurements_pmid ON measurements (pmid);
 CREATE INDEX measurements_drug_parameter ON measurements (drug, parameter);
 """
 
+
+# Columns that schema version 2 adds, in this order (new stores and migrated ones alike).
+MEASUREMENT_COLUMNS_V2 = (
+    ("source", "VARCHAR NOT NULL DEFAULT 'abstract'"),  # 'abstract' | 'body' | 'table'
+    ("pmcid", "VARCHAR"),
+    ("section", "VARCHAR"),  # body: section title path
+    ("table_id", "VARCHAR"),
+    ("table_label", "VARCHAR"),
+    ("row", "INTEGER"),  # table cell, 0-based in the expanded body grid
+    ("col", "INTEGER"),
+    ("group_label", "VARCHAR"),
+    ("n", "INTEGER"),
+    ("statistic", "VARCHAR"),
+    ("deviation_canonical", "DOUBLE"),
+    ("age_group", "VARCHAR"),
+    ("population", "VARCHAR"),
+    ("conditions", "VARCHAR[]"),
+    ("species", "VARCHAR"),
+    ("route", "VARCHAR"),
+    ("dose_text", "VARCHAR"),
+    ("evidence", "VARCHAR"),
+)
+# Measurement columns that version 2 makes nullable (a table measurement has no sentence).
+MEASUREMENT_NULLABLE_V2 = ("sentence_idx", "parameter_start", "parameter_end")
+ARTICLE_COLUMNS_V2 = (("fulltext_status", "VARCHAR"),)  # 'open' | 'unavailable' | 'none'
+SENTENCE_COLUMNS_V2 = (("source", "VARCHAR NOT NULL DEFAULT 'abstract'"),)
+TABLES_V2 = """
+CREATE TABLE article_tables (
+    pmid VARCHAR NOT NULL,
+    table_id VARCHAR NOT NULL,
+    label VARCHAR,
+    caption VARCHAR,
+    kind VARCHAR,                      -- 'pk' | 'demographic' | 'other'
+    header_rows INTEGER,
+    grid VARCHAR[][],                  -- the expanded cells, row by row
+    footnotes VARCHAR[],
+    PRIMARY KEY (pmid, table_id)
+);
+CREATE TABLE bulk_files (
+    name VARCHAR PRIMARY KEY,
+    size BIGINT,
+    sha256 VARCHAR,
+    counts JSON,
+    model_version VARCHAR,
+    finished_at TIMESTAMP
+);
+"""
+MEASUREMENT_INDEXES = """
+CREATE INDEX measurements_pmid ON measurements (pmid);
+CREATE INDEX measurements_drug_parameter ON measurements (drug, parameter);
+"""
+
+
+def _columns_ddl(columns: tuple[tuple[str, str], ...]) -> str:
+    return "".join(f",\n    {q(name)} {kind}" for name, kind in columns)
+
+
+def _schema_v2() -> str:
+    """The DDL of a new store: version 1's with version 2's columns and tables."""
+    ddl = SCHEMA_V1
+    for table, last, columns in (
+        ("measurements", "    updated_at TIMESTAMP NOT NULL", MEASUREMENT_COLUMNS_V2),
+        ("articles", "    processed_at TIMESTAMP NOT NULL", ARTICLE_COLUMNS_V2),
+        ("sentences", "    kept BOOLEAN NOT NULL", SENTENCE_COLUMNS_V2),
+    ):
+        anchor = f"CREATE TABLE {table} ("
+        head, tail = ddl.split(anchor, 1)
+        tail = tail.replace(last, last + _columns_ddl(columns), 1)
+        if table == "measurements":
+            for col in MEASUREMENT_NULLABLE_V2:
+                tail = tail.replace(f"    {col} INTEGER NOT NULL,\n", f"    {col} INTEGER,\n", 1)
+        ddl = head + anchor + tail
+    return ddl + TABLES_V2
+
+
+_SCHEMA = _schema_v2()
+
+
+def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 1 -> 2: full-text and table columns, ``article_tables``, ``bulk_files``. Existing
+    rows keep their values and get ``source = 'abstract'``. DuckDB refuses to change a
+    column's NOT NULL while an index depends on the table, so the measurement indexes are
+    dropped and re-created around the change."""
+    con.execute("DROP INDEX measurements_pmid; DROP INDEX measurements_drug_parameter;")
+    for col in MEASUREMENT_NULLABLE_V2:
+        con.execute(f"ALTER TABLE measurements ALTER COLUMN {q(col)} DROP NOT NULL")
+    for table, columns in (
+        ("measurements", MEASUREMENT_COLUMNS_V2),
+        ("articles", ARTICLE_COLUMNS_V2),
+        ("sentences", SENTENCE_COLUMNS_V2),
+    ):
+        for name, kind in columns:
+            # ADD COLUMN takes no constraint: add with the default, then forbid NULL
+            not_null = " NOT NULL" in kind
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {q(name)} {kind.replace(' NOT NULL', '')}")
+            if not_null:
+                con.execute(f"ALTER TABLE {table} ALTER COLUMN {q(name)} SET NOT NULL")
+    con.execute(MEASUREMENT_INDEXES)
+    con.execute(TABLES_V2)
+
+
 # Migrations: _MIGRATIONS[v] upgrades a store of schema version v to v + 1 (in a transaction).
-_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
+_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _migrate_1_to_2}
 
 
 ARTICLE_COLS = (
     "pmid", "title", "abstract", "sections", "journal", "year", "doi", "pmcid", "mesh",
-    "chemicals", "publication_types", "language",
+    "chemicals", "publication_types", "language", "fulltext_status",
 )  # fmt: skip
-SENTENCE_COLS = ("pmid", "idx", "section", "start", "end", "text", "pk_score", "kept")
+SENTENCE_COLS = ("pmid", "idx", "section", "start", "end", "text", "pk_score", "kept", "source")
 MENTION_COLS = ("pmid", "sentence_idx", "start", "end", "label", "text", "score")
 MEASUREMENT_COLS = (
     "id", "pmid", "sentence_idx", "parameter_text", "parameter_start", "parameter_end",
     "parameter", "value_text", "value_start", "value_end", "value", "value_low", "value_high",
     "comparator", "deviation_text", "deviation", "deviation_type", "measurement_type",
     "unit_text", "unit", "value_canonical", "value_low_canonical", "value_high_canonical",
-    "drug", "drug_source", "flags",
+    "drug", "drug_source", "flags", *(name for name, _ in MEASUREMENT_COLUMNS_V2),
+)  # fmt: skip
+TABLE_COLS = (
+    "pmid", "table_id", "label", "caption", "kind", "header_rows", "grid", "footnotes",
 )  # fmt: skip
 
 _S = pa.string()
@@ -145,11 +251,12 @@ ARTICLE_ARROW = pa.schema(
         ("sections", pa.list_(pa.struct([("label", _S), ("text", _S)]))),
         ("journal", _S), ("year", _I), ("doi", _S), ("pmcid", _S), ("mesh", pa.list_(_S)),
         ("chemicals", pa.list_(_S)), ("publication_types", pa.list_(_S)), ("language", _S),
+        ("fulltext_status", _S),
     ]
 )  # fmt: skip
 SENTENCE_ARROW = pa.schema(
     [("pmid", _S), ("idx", _I), ("section", _S), ("start", _I), ("end", _I), ("text", _S),
-     ("pk_score", _F), ("kept", pa.bool_())]
+     ("pk_score", _F), ("kept", pa.bool_()), ("source", _S)]
 )  # fmt: skip
 MENTION_ARROW = pa.schema(
     [("pmid", _S), ("sentence_idx", _I), ("start", _I), ("end", _I), ("label", _S),
@@ -164,7 +271,16 @@ MEASUREMENT_ARROW = pa.schema(
         ("deviation_type", _S), ("measurement_type", _S), ("unit_text", _S), ("unit", _S),
         ("value_canonical", _F), ("value_low_canonical", _F), ("value_high_canonical", _F),
         ("drug", _S), ("drug_source", _S), ("flags", pa.list_(_S)),
+        ("source", _S), ("pmcid", _S), ("section", _S), ("table_id", _S), ("table_label", _S),
+        ("row", _I), ("col", _I), ("group_label", _S), ("n", _I), ("statistic", _S),
+        ("deviation_canonical", _F), ("age_group", _S), ("population", _S),
+        ("conditions", pa.list_(_S)), ("species", _S), ("route", _S), ("dose_text", _S),
+        ("evidence", _S),
     ]
+)  # fmt: skip
+TABLE_ARROW = pa.schema(
+    [("pmid", _S), ("table_id", _S), ("label", _S), ("caption", _S), ("kind", _S),
+     ("header_rows", _I), ("grid", pa.list_(pa.list_(_S))), ("footnotes", pa.list_(_S))]
 )  # fmt: skip
 
 

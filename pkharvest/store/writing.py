@@ -3,13 +3,14 @@ natural keys; rows of a re-extracted article that the batch no longer holds are 
 
 Write model
 -----------
-* A batch (:meth:`Store.write_batch`) carries *complete* articles: each article with all its
-  sentences, mentions and measurements. It is written in one transaction: either all of it is
-  stored or, on any error, nothing of it (earlier batches stay).
+* A batch (:meth:`Store.write_batch`) carries *complete* articles: per article
+  (:class:`~pkharvest.records.ArticleResult`) all its sentences, mentions, measurements and
+  tables. It is written in one transaction: either all of it is stored or, on any error,
+  nothing of it (earlier batches stay).
 * Rows are upserted on natural keys: articles ``pmid``; sentences ``(pmid, idx)``; mentions
-  ``(pmid, sentence_idx, start, end, label)``; measurements ``id`` =
-  ``pmid:sentence:parameter offsets:value offsets`` (see :func:`measurement_id`). Re-writing the
-  same batch therefore adds nothing and keeps ids and ``created_at``.
+  ``(pmid, sentence_idx, start, end, label)``; tables ``(pmid, table_id)``; measurements ``id``
+  (see :func:`measurement_id`: sentence and offsets, or the table cell). Re-writing the same
+  batch therefore adds nothing and keeps ids and ``created_at``.
 * The store holds one extraction per article, the latest written: rows of an article in the batch
   that the batch does not contain (e.g. from an earlier model version) are removed. The model
   version that produced an article's rows is ``articles.model_version``;
@@ -27,7 +28,14 @@ from typing import Any
 import pyarrow as pa
 
 from pkharvest.errors import PkHarvestError, StoreError
-from pkharvest.records import Article, ArticleResult, Measurement, Mention, ScoredSentence
+from pkharvest.records import (
+    Article,
+    ArticleResult,
+    ArticleTable,
+    Measurement,
+    Mention,
+    ScoredSentence,
+)
 from pkharvest.store.connection import StoreConnection, cols, now, set_excluded
 from pkharvest.store.schema import (
     ARTICLE_ARROW,
@@ -38,9 +46,15 @@ from pkharvest.store.schema import (
     MENTION_COLS,
     SENTENCE_ARROW,
     SENTENCE_COLS,
+    TABLE_ARROW,
+    TABLE_COLS,
 )
 
 logger = logging.getLogger(__name__)
+
+ABSTRACT_SOURCE = "abstract"
+TABLE_SOURCE = "table"
+SOURCES = (ABSTRACT_SOURCE, "body", TABLE_SOURCE)
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,7 @@ class WriteCounts:
     sentences: int = 0
     mentions: int = 0
     measurements: int = 0
+    tables: int = 0
     removed: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -59,15 +74,24 @@ class WriteCounts:
             "sentences": self.sentences,
             "mentions": self.mentions,
             "measurements": self.measurements,
+            "tables": self.tables,
             "removed": self.removed,
         }
 
 
 def measurement_id(m: Measurement) -> str:
-    """Natural key of a measurement: PMID, sentence, parameter and value offsets."""
+    """Natural key of a measurement.
+
+    * abstract: ``pmid:sentence:parameter offsets:value offsets`` (as in schema version 1);
+    * body: ``pmid:body:sentence:parameter offsets:value offsets``;
+    * table: ``pmid:table:table_id:row:col`` (the cell; a table measurement has no sentence).
+    """
+    if m.source == TABLE_SOURCE:
+        return f"{m.pmid}:{TABLE_SOURCE}:{m.table_id}:{m.row}:{m.col}"
     vs = "" if m.value_start is None else str(m.value_start)
     ve = "" if m.value_end is None else str(m.value_end)
-    return f"{m.pmid}:{m.sentence_index}:{m.parameter_start}-{m.parameter_end}:{vs}-{ve}"
+    key = f"{m.sentence_index}:{m.parameter_start}-{m.parameter_end}:{vs}-{ve}"
+    return f"{m.pmid}:{key}" if m.source == ABSTRACT_SOURCE else f"{m.pmid}:{m.source}:{key}"
 
 
 class WriteMixin(StoreConnection):
@@ -96,11 +120,12 @@ class WriteMixin(StoreConnection):
         sents = [s for r in batch for s in r.sentences]
         ments = [m for r in batch for m in r.mentions]
         meas = [x for r in batch for x in r.measurements]
+        tabs = [tb for r in batch for tb in r.tables]
         pmids = sorted({a.pmid for a in arts})
         con = self.con
         con.begin()
         try:
-            counts = self._write(arts, sents, ments, meas, run_id, model_version)
+            counts = self._write(arts, sents, ments, meas, tabs, run_id, model_version)
             con.commit()
         except BaseException as exc:
             con.rollback()
@@ -137,7 +162,29 @@ class WriteMixin(StoreConnection):
                         f"write_batch: mention {m.entity.text!r} of PMID {m.pmid} sentence"
                         f" {m.sentence_index} has no sentence in the result of PMID {pmid}"
                     )
+            table_ids = {tb.table_id for tb in r.tables}
+            for tb in r.tables:
+                if tb.pmid != pmid:
+                    raise StoreError(
+                        f"write_batch: table {tb.table_id!r} of PMID {tb.pmid} is in the result"
+                        f" of article PMID {pmid}"
+                    )
+            if len(table_ids) != len(r.tables):
+                raise StoreError(f"write_batch: PMID {pmid} has a table id given twice")
             for x in r.measurements:
+                if x.source not in SOURCES:
+                    raise StoreError(
+                        f"write_batch: measurement {x.parameter_text!r} of PMID {x.pmid}: source"
+                        f" must be one of {', '.join(SOURCES)}, not {x.source!r}"
+                    )
+                if x.source == TABLE_SOURCE:
+                    if x.pmid != pmid or x.table_id is None or x.row is None or x.col is None:
+                        raise StoreError(
+                            f"write_batch: table measurement {x.parameter_text!r} of PMID"
+                            f" {x.pmid} needs the table id, row and column of its cell in the"
+                            f" result of PMID {pmid}"
+                        )
+                    continue
                 if (x.pmid, x.sentence_index) not in keys:
                     raise StoreError(
                         f"write_batch: measurement {x.parameter_text!r} of PMID {x.pmid} sentence"
@@ -150,6 +197,7 @@ class WriteMixin(StoreConnection):
         sents: list[ScoredSentence],
         ments: list[Mention],
         meas: list[Measurement],
+        tabs: list[ArticleTable],
         run_id: int | None,
         model_version: str,
     ) -> WriteCounts:
@@ -170,6 +218,7 @@ class WriteMixin(StoreConnection):
                 "chemicals": list(a.chemicals),
                 "publication_types": list(a.publication_types),
                 "language": a.language,
+                "fulltext_status": a.fulltext_status,
             }
             for a in arts
         ]
@@ -183,6 +232,7 @@ class WriteMixin(StoreConnection):
                 "text": s.sentence.text,
                 "pk_score": s.pk_score,
                 "kept": bool(s.kept),
+                "source": s.sentence.source,
             }
             for s in sents
         }
@@ -206,7 +256,22 @@ class WriteMixin(StoreConnection):
                 logger.warning("measurement %s given twice in one batch; keeping the last", mid)
             row = {c: getattr(x, c) for c in MEASUREMENT_COLS if c not in ("id", "sentence_idx")}
             row.update(id=mid, sentence_idx=x.sentence_index, flags=list(x.flags or []))
+            if x.conditions is not None:
+                row["conditions"] = list(x.conditions)
             meas_rows[mid] = row
+        table_rows = [
+            {
+                "pmid": tb.pmid,
+                "table_id": tb.table_id,
+                "label": tb.label,
+                "caption": tb.caption,
+                "kind": tb.kind,
+                "header_rows": tb.header_rows,
+                "grid": [list(r) for r in tb.grid],
+                "footnotes": list(tb.footnotes),
+            }
+            for tb in tabs
+        ]
 
         tables = {
             "_batch_articles": pa.Table.from_pylist(art_rows, schema=ARTICLE_ARROW),
@@ -217,6 +282,7 @@ class WriteMixin(StoreConnection):
             "_batch_measurements": pa.Table.from_pylist(
                 list(meas_rows.values()), schema=MEASUREMENT_ARROW
             ),
+            "_batch_tables": pa.Table.from_pylist(table_rows, schema=TABLE_ARROW),
         }
         for name, table in tables.items():
             con.register(name, table)
@@ -233,6 +299,9 @@ class WriteMixin(StoreConnection):
                 "DELETE FROM sentences s WHERE pmid IN (SELECT pmid FROM _batch_articles)"
                 " AND NOT EXISTS (SELECT 1 FROM _batch_sentences b WHERE b.pmid = s.pmid"
                 " AND b.idx = s.idx)",
+                "DELETE FROM article_tables t WHERE pmid IN (SELECT pmid FROM _batch_articles)"
+                " AND NOT EXISTS (SELECT 1 FROM _batch_tables b WHERE b.pmid = t.pmid"
+                " AND b.table_id = t.table_id)",
             ):
                 res = con.execute(sql).fetchone()
                 removed += int(res[0]) if res else 0
@@ -269,6 +338,12 @@ class WriteMixin(StoreConnection):
                 " updated_at = excluded.updated_at",
                 bind,
             )
+            upd = [c for c in TABLE_COLS if c not in ("pmid", "table_id")]
+            con.execute(
+                f"INSERT INTO article_tables ({cols(TABLE_COLS)}) SELECT {cols(TABLE_COLS)}"
+                " FROM _batch_tables ON CONFLICT (pmid, table_id) DO UPDATE SET"
+                f" {set_excluded(upd)}"
+            )
         finally:
             for name in tables:
                 con.unregister(name)
@@ -277,5 +352,6 @@ class WriteMixin(StoreConnection):
             sentences=len(sent_rows),
             mentions=len(ment_rows),
             measurements=len(meas_rows),
+            tables=len(table_rows),
             removed=removed,
         )
