@@ -331,3 +331,20 @@ def test_query_file_that_is_not_one_statement_is_a_usage_error(
         f"Error: QUERY: query file {sql}: {message}"
         + ("" if "statements" not in message else "; a query file holds one")
     ]
+
+
+def test_show_renders_a_stored_table_and_its_measurements(tmp_path: Path) -> None:
+    from test_store_schema_v2 import full_text_result
+
+    db = tmp_path / "ft.duckdb"
+    with Store(db) as store:
+        store.write_batch([full_text_result()], None, "v2")
+    result = runner.invoke(app, ["show", "100", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "[Table 2 Pharmacokinetic parameters of midazolam] (pk)" in out
+    assert "[Table 1 Demographics] (demographic)" in out
+    assert "12.3 ± 4.5" in out and "Values are mean ± SD." in out
+    line = next(x for x in out.splitlines() if "row 2, col 1" in x)
+    assert "CL (clearance) = 12.3 ± 4.5 L/h" in line
+    assert "group 1 g q8h (n = 10) / Day 1" in line
