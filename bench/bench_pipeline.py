@@ -28,9 +28,9 @@ from eutils_server import EutilsServer, make_article
 from pkharvest.corpus.reader import read_corpus
 from pkharvest.corpus.splits import split_by_article
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
-from pkharvest.filter import DEFAULT_THRESHOLD
 from pkharvest.pipeline import Extractor, load_tagger, run_search
 from pkharvest.scoring import gold_records, measurement_records, score_records
+from pkharvest.screen import DEFAULT_THRESHOLD
 from pkharvest.store import Store
 
 QUERY = "pharmacokinetic report"

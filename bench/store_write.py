@@ -11,8 +11,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from pkharvest.records import AbstractSection, Article, Entity, Measurement, Sentence
-from pkharvest.store import Mention, ScoredSentence, Store
+from pkharvest.records import (
+    AbstractSection,
+    Article,
+    ArticleResult,
+    Entity,
+    Measurement,
+    Mention,
+    ScoredSentence,
+    Sentence,
+)
+from pkharvest.store import Store
 
 
 def article(pmid: str, n_sentences: int, drug: str) -> tuple:
@@ -57,14 +66,7 @@ def main() -> None:
         with Store(db) as store:
             for i in range(0, n_articles, batch):
                 part = arts[i : i + batch]
-                store.write_batch(
-                    [a[0] for a in part],
-                    [s for a in part for s in a[1]],
-                    [m for a in part for m in a[2]],
-                    [m for a in part for m in a[3]],
-                    None,
-                    "v1",
-                )
+                store.write_batch([ArticleResult(*a) for a in part], None, "v1")
         return time.perf_counter() - t
 
     first, again = write_all(), write_all()

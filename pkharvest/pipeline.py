@@ -17,16 +17,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pkharvest import filter as sentence_filter
+from pkharvest import screen
 from pkharvest.drug import attribute_drug
 from pkharvest.errors import FetchError, PkHarvestError, UsageError
 from pkharvest.fetch import EutilsClient
 from pkharvest.link import link
 from pkharvest.model.tagger import PKTagger, SentencePrediction
 from pkharvest.normalise import normalise
-from pkharvest.records import Article, Measurement, Sentence
-from pkharvest.split import split_article
-from pkharvest.store import Mention, ScoredSentence, Store
+from pkharvest.records import (
+    Article,
+    ArticleResult,
+    Measurement,
+    Mention,
+    ScoredSentence,
+    Sentence,
+)
+from pkharvest.sentences import split_article
+from pkharvest.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -42,16 +49,6 @@ Progress = Callable[[str, int, int | None], None]
 
 def _no_progress(stage: str, advance: int, total: int | None) -> None:
     return None
-
-
-@dataclass
-class ArticleResult:
-    """Everything extracted from one article, ready for the store."""
-
-    article: Article
-    sentences: list[ScoredSentence]
-    mentions: list[Mention]
-    measurements: list[Measurement]
 
 
 @dataclass
@@ -90,11 +87,11 @@ class Extractor:
     def __init__(
         self,
         tagger: PKTagger,
-        threshold: float = sentence_filter.DEFAULT_THRESHOLD,
+        threshold: float = screen.DEFAULT_THRESHOLD,
         batch_size: int = 32,
     ) -> None:
         self.tagger = tagger
-        self.threshold = sentence_filter.validate_threshold(threshold)
+        self.threshold = screen.validate_threshold(threshold)
         self.batch_size = batch_size
 
     @property
@@ -133,7 +130,7 @@ class Extractor:
 def predictions_to_measurements(
     sentences: Sequence[Sentence],
     predictions: Sequence[SentencePrediction],
-    threshold: float = sentence_filter.DEFAULT_THRESHOLD,
+    threshold: float = screen.DEFAULT_THRESHOLD,
     *,
     title: str = "",
     chemicals: Sequence[str] = (),
@@ -142,7 +139,7 @@ def predictions_to_measurements(
     """The model's predictions for ``sentences`` (of one article; every entity, unlinked ones
     included) through the filter (bCLS ``threshold``), link, drug attribution and
     normalisation."""
-    decisions = sentence_filter.decide([p.pk_probability for p in predictions], threshold)
+    decisions = screen.decide([p.pk_probability for p in predictions], threshold)
     scored: list[ScoredSentence] = []
     mentions: list[Mention] = []
     measurements: list[Measurement] = []
@@ -233,14 +230,7 @@ def run_search(
                 summary.mentions += len(res.mentions)
                 summary.measurements.extend(res.measurements)
                 progress("articles", 1, len(result.pmids))
-            store.write_batch(
-                [r.article for r in results],
-                [s for r in results for s in r.sentences],
-                [m for r in results for m in r.mentions],
-                [m for r in results for m in r.measurements],
-                run_id,
-                extractor.model_version,
-            )
+            store.write_batch(results, run_id, extractor.model_version)
             summary.articles_fetched += len(batch)
         summary.seconds = time.perf_counter() - started
         store.mark_search_ran(search_id, run_started_at)

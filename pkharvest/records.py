@@ -1,5 +1,5 @@
-"""Typed records passed between the pipeline stages (fetch -> split -> filter -> tag -> link ->
-normalise -> store). Character offsets are always half-open ``[start, end)``."""
+"""Typed records passed between the pipeline stages (fetch -> sentences -> screen -> tag ->
+link -> normalise -> store). Character offsets are always half-open ``[start, end)``."""
 
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ class Article:
     chemicals: tuple[str, ...] = ()  # ChemicalList/NameOfSubstance: used for drug attribution
     publication_types: tuple[str, ...] = ()
     language: str | None = None
+    # full text: 'open' | 'unavailable' | 'none'; None = not asked
+    fulltext_status: str | None = None
 
     @property
     def abstract(self) -> str:
@@ -40,7 +42,9 @@ class Article:
 @dataclass(frozen=True)
 class Sentence:
     """A sentence of an article. ``start``/``end`` are offsets into the text of its ``section``
-    (``"title"`` or the abstract section label, or ``"abstract"`` for an unlabelled one)."""
+    (``"title"`` or the abstract section label, or ``"abstract"`` for an unlabelled one; for a
+    body sentence the section title path, e.g. ``"Methods > Pharmacokinetic analysis"``).
+    ``source`` is ``"abstract"`` or ``"body"``; body sentences are indexed after the abstract's."""
 
     pmid: str
     index: int
@@ -48,6 +52,7 @@ class Sentence:
     start: int
     end: int
     section: str = "abstract"
+    source: str = "abstract"
 
 
 @dataclass(frozen=True)
@@ -63,13 +68,16 @@ class Entity:
 
 @dataclass
 class Measurement:
-    """One PK parameter estimate linked from entities in one sentence, raw then normalised."""
+    """One PK parameter estimate, raw then normalised: linked from entities in one sentence
+    (``source`` ``"abstract"`` or ``"body"``) or read from a table cell (``source`` ``"table"``;
+    no sentence: ``sentence_index`` and the parameter offsets are ``None``, the cell is
+    ``table_id``/``row``/``col``, 0-based in the expanded body grid)."""
 
     pmid: str
-    sentence_index: int
+    sentence_index: int | None
     parameter_text: str
-    parameter_start: int
-    parameter_end: int
+    parameter_start: int | None
+    parameter_end: int | None
     value_text: str | None = None
     value_start: int | None = None
     value_end: int | None = None
@@ -91,3 +99,67 @@ class Measurement:
     drug: str | None = None
     drug_source: str | None = None
     flags: list[str] = field(default_factory=list)
+    # where it was read
+    source: str = "abstract"  # 'abstract' | 'body' | 'table'
+    pmcid: str | None = None
+    section: str | None = None  # body: section title path
+    table_id: str | None = None
+    table_label: str | None = None
+    row: int | None = None
+    col: int | None = None
+    # study context
+    group_label: str | None = None  # table column/row group, e.g. "1 g q8h (n = 10) / Day 1"
+    n: int | None = None  # group size
+    statistic: str | None = None  # 'mean' | 'geometric_mean' | 'median' | ...
+    deviation_canonical: float | None = None  # in the unit of value_canonical (CV% stays %)
+    age_group: str | None = None  # neonate | infant | child | adolescent | adult | elderly
+    population: str | None = None  # 'healthy' | 'patients'
+    conditions: list[str] | None = None  # pregnancy, renal_impairment, hepatic_impairment, ...
+    species: str | None = None  # human, rat, mouse, dog, ...
+    route: str | None = None  # intravenous, oral, subcutaneous, intramuscular, ...
+    dose_text: str | None = None
+    evidence: str | None = None  # table rows: label + row header + column header + cell text
+
+
+@dataclass(frozen=True)
+class ArticleTable:
+    """A table of an article's full text: ``grid`` holds the expanded cells (spans repeated),
+    its first ``header_rows`` rows the header; ``kind`` is 'pk' | 'demographic' | 'other'."""
+
+    pmid: str
+    table_id: str
+    label: str | None = None
+    caption: str | None = None
+    kind: str = "other"
+    header_rows: int = 0
+    grid: tuple[tuple[str, ...], ...] = ()
+    footnotes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """A sentence with the sentence classifier's verdict (``kept`` = passed to the tagger)."""
+
+    sentence: Sentence
+    pk_score: float | None = None
+    kept: bool = True
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A tagged entity placed in its sentence (``Entity`` offsets are sentence-relative)."""
+
+    pmid: str
+    sentence_index: int
+    entity: Entity
+
+
+@dataclass
+class ArticleResult:
+    """Everything extracted from one article, ready for the store (``Store.write_batch``)."""
+
+    article: Article
+    sentences: list[ScoredSentence] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+    tables: tuple[ArticleTable, ...] = ()

@@ -15,8 +15,17 @@ import pytest
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
-from pkharvest.records import AbstractSection, Article, Entity, Measurement, Sentence
-from pkharvest.store import Mention, ScoredSentence, Store
+from pkharvest.records import (
+    AbstractSection,
+    Article,
+    ArticleResult,
+    Entity,
+    Measurement,
+    Mention,
+    ScoredSentence,
+    Sentence,
+)
+from pkharvest.store import Store
 
 runner = CliRunner()
 
@@ -76,10 +85,15 @@ def build_store(db: Path) -> None:
     )  # fmt: skip
     with Store(db) as store:
         store.write_batch(
-            [article, other],
-            [*sentences, Sentence("43", 0, other_text, 0, len(other_text))],
-            mentions,
-            [*measurements, o_meas],
+            [
+                ArticleResult(article, sentences, mentions, measurements),
+                ArticleResult(
+                    other,
+                    [ScoredSentence(Sentence("43", 0, other_text, 0, len(other_text)))],
+                    [],
+                    [o_meas],
+                ),
+            ],
             store.start_run(None, model_version="m1"),
             "m1",
         )
@@ -313,6 +327,24 @@ def test_query_file_that_is_not_one_statement_is_a_usage_error(
     sql.write_bytes(content)
     result = runner.invoke(app, ["query", str(sql), "--db", str(db)])
     assert result.exit_code == 2, result.output
-    assert result.output.strip().splitlines() == [f"Error: QUERY: query file {sql}: {message}"
-                                                  + ("" if "statements" not in message
-                                                     else "; a query file holds one")]
+    assert result.output.strip().splitlines() == [
+        f"Error: QUERY: query file {sql}: {message}"
+        + ("" if "statements" not in message else "; a query file holds one")
+    ]
+
+
+def test_show_renders_a_stored_table_and_its_measurements(tmp_path: Path) -> None:
+    from test_store_schema_v2 import full_text_result
+
+    db = tmp_path / "ft.duckdb"
+    with Store(db) as store:
+        store.write_batch([full_text_result()], None, "v2")
+    result = runner.invoke(app, ["show", "100", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "[Table 2 Pharmacokinetic parameters of midazolam] (pk)" in out
+    assert "[Table 1 Demographics] (demographic)" in out
+    assert "12.3 ± 4.5" in out and "Values are mean ± SD." in out
+    line = next(x for x in out.splitlines() if "row 2, col 1" in x)
+    assert "CL (clearance) = 12.3 ± 4.5 L/h" in line
+    assert "group 1 g q8h (n = 10) / Day 1" in line

@@ -2,7 +2,7 @@
 offsets stay consistent with the text, nothing is silently swallowed, and what comes out can be
 stored and read back.
 
-Covers ``split.split_text``/``split_article``, ``link.link`` with arbitrary entity offsets,
+Covers ``sentences.split_text``/``split_article``, ``link.link`` with arbitrary entity offsets,
 ``normalise.normalise`` on measurements with arbitrary strings and numbers, ``parse_unit``,
 ``normalise_parameter``, and ``Extractor.sentences_to_measurements`` with an untrained model
 (fewer examples: each one runs the network).
@@ -28,8 +28,8 @@ from pkharvest.model.tagger import PKTagger
 from pkharvest.normalise import normalise, normalise_parameter, parse_unit
 from pkharvest.normalise.units import UnitResult
 from pkharvest.pipeline import Extractor
-from pkharvest.records import AbstractSection, Article, Entity, Measurement, Sentence
-from pkharvest.split import split_article, split_text
+from pkharvest.records import AbstractSection, Article, ArticleResult, Entity, Measurement, Sentence
+from pkharvest.sentences import split_article, split_text
 from pkharvest.store import Store
 
 LABELS = ("PK", "VALUE", "UNITS", "RANGE", "COMPARE")
@@ -298,7 +298,9 @@ def test_sentences_to_measurements_any_text_and_store_round_trip(
 
     # what the extraction produced is stored and read back unchanged
     with Store(fuzz_store) as store:
-        store.write_batch([article], scored, mentions, found, None, extractor.model_version)
+        store.write_batch(
+            [ArticleResult(article, scored, mentions, found)], None, extractor.model_version
+        )
         view = store.article_view("7")
         stored = store.measurements("7")
     assert view is not None

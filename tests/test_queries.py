@@ -16,10 +16,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from pkharvest.errors import StoreError, UsageError
-from pkharvest.records import AbstractSection, Article, Entity, Measurement, Sentence
+from pkharvest.records import (
+    AbstractSection,
+    Article,
+    ArticleResult,
+    Entity,
+    Measurement,
+    Mention,
+    ScoredSentence,
+    Sentence,
+)
 from pkharvest.store import (
     QUERIES_DIR,
-    Mention,
     Store,
     list_queries,
     parse_query,
@@ -80,10 +88,7 @@ def measurement_article(
 
 def write(store: Store, *arts: tuple, mv: str = "v1") -> None:
     store.write_batch(
-        [a[0] for a in arts],
-        [s for a in arts for s in a[1]],
-        [m for a in arts for m in a[2]],
-        [m for a in arts for m in a[3]],
+        [ArticleResult(a, [ScoredSentence(s) for s in ss], ms, xs) for a, ss, ms, xs in arts],
         None,
         mv,
     )

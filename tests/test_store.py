@@ -16,18 +16,35 @@ import duckdb
 import pytest
 
 from pkharvest.errors import StoreError, StoreLockedError
-from pkharvest.records import AbstractSection, Article, Entity, Measurement, Sentence
+from pkharvest.records import (
+    AbstractSection,
+    Article,
+    ArticleResult,
+    Entity,
+    Measurement,
+    Mention,
+    ScoredSentence,
+    Sentence,
+)
 from pkharvest.store import (
     _MIGRATIONS,
     APPLICATION_ID,
     SCHEMA_VERSION,
-    Mention,
-    ScoredSentence,
     Store,
     measurement_id,
 )
 
-TABLES = {"meta", "articles", "sentences", "mentions", "measurements", "searches", "runs"}
+TABLES = {
+    "meta",
+    "articles",
+    "sentences",
+    "mentions",
+    "measurements",
+    "searches",
+    "runs",
+    "article_tables",
+    "bulk_files",
+}
 
 
 def make_article(pmid: str, n_sentences: int = 2, drug: str = "midazolam") -> tuple:
@@ -87,11 +104,7 @@ def make_article(pmid: str, n_sentences: int = 2, drug: str = "midazolam") -> tu
 
 
 def write(store: Store, *arts: tuple, run_id: int | None = None, mv: str = "v1"):
-    articles = [a[0] for a in arts]
-    sentences = [s for a in arts for s in a[1]]
-    mentions = [m for a in arts for m in a[2]]
-    measurements = [m for a in arts for m in a[3]]
-    return store.write_batch(articles, sentences, mentions, measurements, run_id, mv)
+    return store.write_batch([ArticleResult(*a) for a in arts], run_id, mv)
 
 
 def snapshot(path: Path) -> dict[str, list]:
@@ -113,7 +126,17 @@ def test_new_store_has_schema_meta_and_views(tmp_path: Path) -> None:
     with Store(db) as store:
         assert store.schema_version == SCHEMA_VERSION
         assert store.counts() == dict.fromkeys(
-            ("articles", "sentences", "mentions", "measurements", "searches", "runs"), 0
+            (
+                "articles",
+                "sentences",
+                "mentions",
+                "measurements",
+                "searches",
+                "runs",
+                "article_tables",
+                "bulk_files",
+            ),
+            0,
         )
     con = duckdb.connect(str(db), read_only=True)
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
@@ -137,7 +160,8 @@ def test_round_trip_of_records(tmp_path: Path) -> None:
     with Store(tmp_path / "pk.duckdb") as store:
         counts = write(store, art)
         assert counts.as_dict() == {
-            "articles": 1, "sentences": 3, "mentions": 9, "measurements": 3, "removed": 0,
+            "articles": 1, "sentences": 3, "mentions": 9, "measurements": 3, "tables": 0,
+            "removed": 0,
         }  # fmt: skip
         assert store.get_article("111") == art[0]
         assert store.get_article("999") is None
@@ -247,9 +271,14 @@ def test_batch_with_orphan_records_is_refused(tmp_path: Path) -> None:
         with pytest.raises(StoreError, match="PMID 1 sentence 7"):
             write(store, (art, sents, ments, [*meas, orphan]))
         with pytest.raises(StoreError, match="PMID 5"):
-            store.write_batch([], [], [], [replace(meas[0], pmid="5")], None, "v1")
+            write(store, (art, sents, ments, [*meas, replace(meas[0], pmid="5")]))
+        with pytest.raises(StoreError, match="sentence 0 of PMID 5 is in the result of"):
+            write(
+                store,
+                (art, [replace(sents[0], sentence=replace(sents[0].sentence, pmid="5"))], [], []),
+            )
         with pytest.raises(StoreError, match="given twice"):
-            store.write_batch([art, art], [], [], [], None, "v1")
+            store.write_batch([ArticleResult(art), ArticleResult(art)], None, "v1")
         assert store.counts()["articles"] == 0
 
 

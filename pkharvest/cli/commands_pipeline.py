@@ -26,9 +26,9 @@ from rich.table import Table
 
 from pkharvest.cli import app, console, err_console, handle_errors, utf8_argument
 from pkharvest.errors import UsageError
-from pkharvest.filter import DEFAULT_THRESHOLD
 from pkharvest.paths import default_model_dir
 from pkharvest.records import Measurement
+from pkharvest.screen import DEFAULT_THRESHOLD
 
 DEFAULT_DB = "pkharvest.duckdb"
 TABLE_ROWS = 50

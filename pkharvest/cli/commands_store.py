@@ -18,6 +18,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from pkharvest import records
 from pkharvest.cli import app, console, handle_errors, utf8_argument
 from pkharvest.errors import UsageError
 from pkharvest.store import EXPORT_FORMATS, ArticleView, Store, list_queries
@@ -185,23 +186,52 @@ def _render(view: ArticleView) -> None:
         console.print(Text(f"[{s.index}] {s.section}{score}{kept}", style="dim"))
         console.print(_sentence_text(s.text, s.mentions), soft_wrap=True)
         for m in s.measurements:
-            line = Text("    → ")
-            line.append(m.parameter_text, style=LABEL_STYLES["PK"])
-            if m.parameter:
-                line.append(f" ({m.parameter})")
-            line.append(" = ")
-            line.append(f"{m.comparator or ''}{m.value_text or '?'}", style=LABEL_STYLES["VALUE"])
-            if m.unit_text:
-                line.append(" ")
-                line.append(m.unit_text, style=LABEL_STYLES["UNITS"])
-            if m.value_canonical is not None:
-                line.append(f"  ⇒ {m.value_canonical:.6g} {m.unit or ''}")
-            extras = [x for x in (m.measurement_type, m.drug and f"drug {m.drug}") if x]
-            if extras:
-                line.append("  " + ", ".join(extras), style="dim")
-            if m.flags:
-                line.append("  flags: " + "; ".join(m.flags), style="red")
-            console.print(line, soft_wrap=True)
+            console.print(_measurement_line(m), soft_wrap=True)
+    for table in view.tables:
+        _render_table(table, [m for m in view.table_measurements if m.table_id == table.table_id])
+
+
+def _measurement_line(m: records.Measurement) -> Text:
+    line = Text("    → ")
+    line.append(m.parameter_text, style=LABEL_STYLES["PK"])
+    if m.parameter:
+        line.append(f" ({m.parameter})")
+    line.append(" = ")
+    line.append(f"{m.comparator or ''}{m.value_text or '?'}", style=LABEL_STYLES["VALUE"])
+    if m.unit_text:
+        line.append(" ")
+        line.append(m.unit_text, style=LABEL_STYLES["UNITS"])
+    if m.value_canonical is not None:
+        line.append(f"  ⇒ {m.value_canonical:.6g} {m.unit or ''}")
+    extras = [x for x in (m.measurement_type, m.drug and f"drug {m.drug}") if x]
+    if m.group_label:
+        extras.append(f"group {m.group_label}")
+    if extras:
+        line.append("  " + ", ".join(extras), style="dim")
+    if m.flags:
+        line.append("  flags: " + "; ".join(m.flags), style="red")
+    return line
+
+
+def _render_table(table: records.ArticleTable, measurements: list[records.Measurement]) -> None:
+    """A stored full-text table: its header rows as the header, its body rows, its footnotes
+    and the measurements read from its cells."""
+    title = " ".join(x for x in (table.label, table.caption) if x) or table.table_id
+    console.print(Text(f"[{title}] ({table.kind})", style="dim"))
+    width = max((len(r) for r in table.grid), default=0)
+    head = table.grid[: table.header_rows]
+    grid = Table(show_lines=False)
+    for c in range(width):
+        grid.add_column(Text("\n".join(r[c] for r in head if c < len(r))))
+    for r in table.grid[table.header_rows :]:
+        grid.add_row(*(Text(x) for x in r), *([Text("")] * (width - len(r))))
+    console.print(grid)
+    for note in table.footnotes:
+        console.print(Text(note, style="dim"), soft_wrap=True)
+    for m in measurements:
+        line = Text(f"    row {m.row}, col {m.col}")
+        line.append_text(_measurement_line(m))
+        console.print(line, soft_wrap=True)
 
 
 @app.command("show")

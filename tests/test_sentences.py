@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pkharvest.records import AbstractSection, Article
-from pkharvest.split import split_article, split_text
+from pkharvest.sentences import split_article, split_text
 
 
 def sentences(text: str) -> list[str]:
