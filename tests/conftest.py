@@ -61,13 +61,13 @@ def trained_model(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory):
     way (``pkharvest train --out DIR``) to skip training when iterating locally."""
     from pkharvest.corpus.reader import apply_view, read_corpus
     from pkharvest.training.sets import training_sets
-    from pkharvest.training.trainer import TrainConfig, train
+    from pkharvest.training.workflow import run, train_config
 
-    split = training_sets(apply_view(read_corpus(corpus_path), "full"), TrainConfig())
+    config = train_config(epochs=CI_EPOCHS)  # as `pkharvest train --epochs 10`
+    split = training_sets(apply_view(read_corpus(corpus_path), "full"), config)
     reuse = os.environ.get("PKHARVEST_TEST_MODEL")
     if reuse:
         return Path(reuse), split
     out = tmp_path_factory.mktemp("trained") / "model"
-    train(split.train, split.dev, TrainConfig(epochs=CI_EPOCHS, min_steps=0), out_dir=out,
-          progress=False)
+    run(config, split, out)
     return out, split

@@ -208,16 +208,20 @@ def train_one(
     split: Sequence[float] = DEFAULT_PROPORTIONS,
     similarity_batches: int = DEFAULT_BATCHES,
 ) -> RunRecord:
-    """Train, score on test, measure task-gradient similarity (multi-task runs only)."""
-    from pkharvest.training.evaluate import evaluate, flatten_scores
-    from pkharvest.training.trainer import TrainConfig, train
+    """Train and score on test (:func:`pkharvest.training.workflow.run` on the run's matched
+    data), measure task-gradient similarity (multi-task runs only)."""
+    from pkharvest.training.evaluate import flatten_scores
+    from pkharvest.training.sets import TrainingSets
+    from pkharvest.training.trainer import TrainConfig
+    from pkharvest.training.workflow import run
 
     config = TrainConfig(
         view=spec.view, fraction=spec.fraction, weighting=spec.weighting, seed=spec.seed,
         heads=spec.heads, split=tuple(split), **options,
     )  # fmt: skip
-    result = train(data.train, data.dev, config, out_dir=None, progress=False)
-    test_scores = flatten_scores(evaluate(result.tagger, data.test))
+    trained = run(config, TrainingSets(data.train, data.dev, data.test, refit=False))
+    result = trained.result
+    test_scores = flatten_scores(trained.test)
     sims: dict[tuple[str, str], float] = {}
     n_batches = 0
     if spec.multi_task and similarity_batches > 0:

@@ -1,6 +1,7 @@
 """The training, early-stopping and test sentences of a run, from a corpus and a TrainConfig.
 
-One rule shared by ``pkharvest train`` and the benchmarks:
+One rule, applied by :func:`pkharvest.training.workflow.run` for ``pkharvest train``, the
+benchmarks and the tests:
 
 * the corpus is split by article (:func:`~pkharvest.corpus.splits.split_by_article`, split
   seed 13 by default, so every training seed sees the same test articles);
@@ -8,7 +9,8 @@ One rule shared by ``pkharvest train`` and the benchmarks:
   is held out for early stopping — the low-resource experiments of the method;
 * at ``fraction`` 1 with ``config.refit`` (the project default) the dev split joins the training
   data and the whole schedule runs without early stopping: grouped cross-validation showed
-  that the extra articles are worth more than choosing the epoch on them (docs/experiments/log/). The test split is held out either way.
+  that the extra articles are worth more than choosing the epoch on them
+  (docs/experiments/log/). The test split is held out either way.
 """
 
 from __future__ import annotations

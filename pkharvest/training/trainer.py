@@ -26,6 +26,7 @@ from pkharvest.model.tagger import (
     to_device,
 )
 from pkharvest.model.weighting import WEIGHTINGS, LossWeighting
+from pkharvest.progress import ProgressEvent, ProgressSink, report
 from pkharvest.training.evaluate import evaluate, get_score
 
 logger = logging.getLogger(__name__)
@@ -278,12 +279,18 @@ def train(
     dev_examples: Sequence[Example],
     config: TrainConfig,
     out_dir: str | Path | None = None,
-    progress: bool = True,
+    progress: ProgressSink | None = None,
 ) -> TrainResult:
     """Fine-tune a multi-task tagger on ``train_examples``, early-stopping on the strict micro
     F1 of ``dev_examples`` (without dev examples: the last epoch is kept). The best weights are
     restored; with ``out_dir`` the model folder is written there. Same seed and data ⇒ same
-    weights (on the same machine and thread count)."""
+    weights (on the same machine and thread count). ``progress`` hears a ``"training"`` event
+    before the first step (``total`` = scheduled steps) and after every optimiser step
+    (``info``: epoch, epochs, step, loss of the step); reporting does not touch the
+    computation.
+
+    :func:`pkharvest.training.workflow.run` wraps this with the data preparation, the test
+    scores and the saving that ``pkharvest train`` performs."""
     if not train_examples:
         raise UsageError("no training examples", option="--corpus")
     if out_dir is not None:
@@ -332,71 +339,70 @@ def train(
         scores = evaluate(tagger, dev_examples)
         return get_score(scores, "ner.strict.micro.f1"), scores
 
-    bar = _progress(progress)
-    task = bar.add_task("training", total=total_steps) if bar else None
-    if bar:
-        bar.start()
-    try:
-        for epoch in range(1, epochs + 1):
-            net.train()
-            if config.augment > 0 or config.mention_swap > 0:
-                epoch_examples = [augment_digits(ex, rng) if rng.random() < config.augment
-                                  else ex for ex in train_examples]
-                if config.mention_swap > 0:
-                    epoch_examples = [
-                        swap_mentions(ex, pool, rng) if rng.random() < config.mention_swap
-                        else ex for ex in epoch_examples]
-                windows = [w for s in tagger.encode(epoch_examples) for w in s.windows]
+    report(progress, ProgressEvent("training", total=total_steps,
+                                    info={"epoch": 0, "epochs": epochs, "step": 0}))
+    for epoch in range(1, epochs + 1):
+        net.train()
+        if config.augment > 0 or config.mention_swap > 0:
+            epoch_examples = [augment_digits(ex, rng) if rng.random() < config.augment
+                              else ex for ex in train_examples]
+            if config.mention_swap > 0:
+                epoch_examples = [
+                    swap_mentions(ex, pool, rng) if rng.random() < config.mention_swap
+                    else ex for ex in epoch_examples]
+            windows = [w for s in tagger.encode(epoch_examples) for w in s.windows]
+        else:
+            windows = base_windows
+        batches = _length_bucketed(windows, config.batch_size, gen)
+        sums: dict[str, float] = {t: 0.0 for t in active}
+        total_loss = 0.0
+        for idx in batches:
+            batch = to_device(tagger.collate([windows[i] for i in idx]), device)
+            losses = net.task_losses(batch)
+            loss = weighting({t: losses[t] for t in active})
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(
+                    [p for p in net.parameters() if p.requires_grad], config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            step_loss = float(loss.detach())
+            total_loss += step_loss
+            for t in active:
+                sums[t] += float(losses[t].detach())
+            if progress:
+                progress(ProgressEvent("training", advance=1, total=total_steps,
+                                       info={"epoch": epoch, "epochs": epochs, "step": step,
+                                             "loss": step_loss}))
+        epochs_run = epoch
+        if config.average_last and epoch > epochs - config.average_last:
+            if averaged is None:
+                averaged = torch.optim.swa_utils.AveragedModel(net, use_buffers=False)
+            averaged.update_parameters(net)
+        n_b = max(1, len(batches))
+        record: dict[str, Any] = {
+            "epoch": epoch, "step": step, "loss": total_loss / n_b,
+            "task_losses": {t: v / n_b for t, v in sums.items()},
+            "weights": weighting.weights(),
+        }
+        if dev_examples and (epoch % eval_every == 0 or epoch == epochs):
+            f1, scores = dev_f1()
+            record["dev_f1"] = f1
+            if f1 > best_f1:
+                best_f1, best_epoch, best_scores = f1, epoch, scores
+                best_state = copy.deepcopy(net.state_dict())
+                bad_evals = 0
             else:
-                windows = base_windows
-            batches = _length_bucketed(windows, config.batch_size, gen)
-            sums: dict[str, float] = {t: 0.0 for t in active}
-            total_loss = 0.0
-            for idx in batches:
-                batch = to_device(tagger.collate([windows[i] for i in idx]), device)
-                losses = net.task_losses(batch)
-                loss = weighting({t: losses[t] for t in active})
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(
-                        [p for p in net.parameters() if p.requires_grad], config.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                total_loss += float(loss.detach())
-                for t in active:
-                    sums[t] += float(losses[t].detach())
-                if bar:
-                    bar.update(task, advance=1, description=f"epoch {epoch}/{epochs}")
-            epochs_run = epoch
-            if config.average_last and epoch > epochs - config.average_last:
-                if averaged is None:
-                    averaged = torch.optim.swa_utils.AveragedModel(net, use_buffers=False)
-                averaged.update_parameters(net)
-            n_b = max(1, len(batches))
-            record: dict[str, Any] = {
-                "epoch": epoch, "step": step, "loss": total_loss / n_b,
-                "task_losses": {t: v / n_b for t, v in sums.items()},
-                "weights": weighting.weights(),
-            }
-            if dev_examples and (epoch % eval_every == 0 or epoch == epochs):
-                f1, scores = dev_f1()
-                record["dev_f1"] = f1
-                if f1 > best_f1:
-                    best_f1, best_epoch, best_scores = f1, epoch, scores
-                    best_state = copy.deepcopy(net.state_dict())
-                    bad_evals = 0
-                else:
-                    bad_evals += 1
-                logger.info("epoch %d loss %.4f dev strict F1 %.4f", epoch, record["loss"], f1)
-            history.append(record)
-            if dev_examples and config.patience and bad_evals >= config.patience:
-                logger.info("early stop after epoch %d (best %d)", epoch, best_epoch)
-                break
-    finally:
-        if bar:
-            bar.stop()
+                bad_evals += 1
+            logger.info("epoch %d loss %.4f dev strict F1 %.4f", epoch, record["loss"], f1)
+        history.append(record)
+        if dev_examples and config.patience and bad_evals >= config.patience:
+            logger.info("early stop after epoch %d (best %d)", epoch, best_epoch)
+            break
+    report(progress, ProgressEvent("training", total=total_steps, done=True,
+                                    info={"epoch": epochs_run, "epochs": epochs, "step": step}))
     averaged_epochs = 0
     if averaged is not None:
         # The mean is one more candidate: without a dev split it replaces the last epoch,
@@ -438,7 +444,7 @@ def _train_ensemble(
     dev_examples: Sequence[Example],
     config: TrainConfig,
     out_dir: str | Path | None,
-    progress: bool,
+    progress: ProgressSink | None,
 ) -> TrainResult:
     """``config.ensemble`` single networks (seeds ``seed``, ``seed + 1`` ...), each trained
     as :func:`train` trains one, joined into one seed-ensemble tagger."""
@@ -483,11 +489,3 @@ def _length_bucketed(windows: Sequence[Any], batch_size: int, gen: torch.Generat
     chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     return [chunks[i] for i in torch.randperm(len(chunks), generator=gen).tolist()]
 
-
-def _progress(enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), transient=True)
