@@ -14,6 +14,7 @@ from rich.text import Text
 from pkharvest.cli import app, console, err_console, handle_errors, utf8_argument
 from pkharvest.cli.progress import training_progress
 from pkharvest.corpus.records import VIEWS
+from pkharvest.corpus.splits import DEFAULT_SPLIT
 from pkharvest.errors import UsageError
 from pkharvest.model.weighting import WEIGHTINGS
 from pkharvest.paths import default_model_dir
@@ -55,7 +56,7 @@ def train_cmd(
         "annotated sentences]."),
     view: str = typer.Option("full", "--view", help="Labels to learn: full (all five) or pk."),
     split: str = typer.Option(
-        "0.7,0.15,0.15", "--split", help="train,dev,test proportions (split by article; "
+        DEFAULT_SPLIT, "--split", help="train,dev,test proportions (split by article; "
         "split seed fixed at 13 so every run sees the same test articles)."),
     fraction: float = typer.Option(
         1.0, "--fraction", help="Share of the training split to use (0 < F <= 1)."),

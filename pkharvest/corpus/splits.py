@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 SPLIT_NAMES: tuple[str, str, str] = ("train", "dev", "test")
 DEFAULT_PROPORTIONS: tuple[float, float, float] = (0.7, 0.15, 0.15)
+#: DEFAULT_PROPORTIONS as ``--split`` writes it ("0.7,0.15,0.15").
+DEFAULT_SPLIT = ",".join(f"{share:g}" for share in DEFAULT_PROPORTIONS)
 DEFAULT_SEED = 13
 _TOLERANCE = 1e-6
 # Weights of the balance criteria: sentence counts and positive/negative counts matter most;
@@ -72,12 +74,12 @@ def parse_split(value: str) -> tuple[float, float, float]:
     split). Raises :class:`UsageError` with ``option="--split"`` on bad input."""
     parts = [p.strip() for p in value.split(",")]
     if len(parts) not in (2, 3) or any(not p for p in parts):
-        raise UsageError(f"expected train,dev,test shares like 0.7,0.15,0.15, got {value!r}",
+        raise UsageError(f"expected train,dev,test shares like {DEFAULT_SPLIT}, got {value!r}",
                          option="--split")
     try:
         nums = [float(p) for p in parts]
     except ValueError:
-        raise UsageError(f"expected numbers like 0.7,0.15,0.15, got {value!r}",
+        raise UsageError(f"expected numbers like {DEFAULT_SPLIT}, got {value!r}",
                          option="--split") from None
     if len(nums) == 2:
         nums.append(0.0)

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from pkharvest.corpus.records import VIEWS, Example
+from pkharvest.corpus.splits import DEFAULT_PROPORTIONS
 from pkharvest.errors import UsageError
 from pkharvest.model.config import ALL_HEADS, DEFAULT_ENCODER, ModelConfig
 from pkharvest.model.network import EnsembleTagger
@@ -64,7 +65,7 @@ class TrainConfig:
     """
 
     view: str = "full"
-    split: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    split: tuple[float, float, float] = DEFAULT_PROPORTIONS
     fraction: float = 1.0
     weighting: str = "fixed"
     seed: int = 13
