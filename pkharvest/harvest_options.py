@@ -44,9 +44,9 @@ class HarvestOptions:
         from pkharvest.fetch import EutilsClient
 
         if self.record is not None and self.replay is not None:
-            raise UsageError("use either --record or --replay, not both", option="--replay")
+            raise UsageError("use either --record or --replay, not both", field="replay")
         if self.replay is not None and not Path(self.replay).is_dir():
-            raise UsageError(f"no recording folder at {self.replay}", option="--replay")
+            raise UsageError(f"no recording folder at {self.replay}", field="replay")
         return EutilsClient(base_url=self.eutils_url, email=self.email, api_key=self.api_key,
                             record_dir=self.record, replay_dir=self.replay)
 

@@ -159,11 +159,11 @@ def predictions_to_measurements(
     return scored, mentions, measurements
 
 
-def check_query(query: str | None, option: str = "query") -> str:
-    """``query`` stripped; an empty one raises UsageError naming ``option`` (the CLI checks
+def check_query(query: str | None, field: str = "query") -> str:
+    """``query`` stripped; an empty one raises UsageError naming ``field`` (the CLI checks
     before it opens the store, so that a usage error leaves no new store file behind)."""
     if not query or not query.strip():
-        raise UsageError("the PubMed query is empty", option=option)
+        raise UsageError("the PubMed query is empty", field=field)
     return query.strip()
 
 
@@ -174,7 +174,7 @@ def load_tagger(model_dir: str | Path) -> PKTagger:
         raise UsageError(
             f"no trained model at {path}; train one with `pkharvest train --out {path}` "
             "(or run the quick start once)",
-            option="--model",
+            field="model",
         )
     return PKTagger.load(path)
 
@@ -273,7 +273,7 @@ def refresh_searches(
     if not 0 <= overlap_days <= MAX_REFRESH_OVERLAP_DAYS:
         raise UsageError(
             f"must be in 0..{MAX_REFRESH_OVERLAP_DAYS} (days), got {overlap_days}",
-            option="--overlap-days",
+            field="overlap_days",
         )
     summaries = []
     failures: list[str] = []

@@ -196,7 +196,7 @@ def test_bad_name_and_url() -> None:
         fetch_corpus("pk2020")
     with pytest.raises(UsageError) as info:
         fetch_corpus("pred", base_url="ftp://zenodo.org")
-    assert info.value.option == "--zenodo-url"
+    assert info.value.field == "zenodo_url"
 
 
 # --- CLI ---------------------------------------------------------------------------------------

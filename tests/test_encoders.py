@@ -115,4 +115,4 @@ def test_encoder_without_bert_style_special_tokens_is_refused(roberta_dir, tmp_p
         (bare / name).write_bytes((roberta_dir / name).read_bytes())
     with pytest.raises(ModelError, match=r"not a BERT-style encoder.*cls_token") as info:
         PKTagger.create(ModelConfig(labels=("PK",), encoder=str(bare)))
-    assert info.value.option == "--encoder"
+    assert info.value.field == "encoder"

@@ -310,6 +310,6 @@ def test_refresh_overlap_days_has_an_upper_bound(tmp_path: Path, tagger_dir: Pat
             store, _client(server), extractor, overlap_days=MAX_REFRESH_OVERLAP_DAYS
         )
         esearch = [q for q in server.requests if q.endpoint == "esearch"]
-        with pytest.raises(UsageError, match="--overlap-days"):
+        with pytest.raises(UsageError, match="overlap_days"):
             refresh_searches(store, _client(server), extractor, overlap_days=10**8)
     assert len(summaries) == 1 and esearch[0].params.get("mindate") == "1924/01/27"

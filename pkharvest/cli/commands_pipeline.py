@@ -162,7 +162,7 @@ def search(
     from pkharvest.pipeline import check_query, run_search
     from pkharvest.store import Store
 
-    check_query(utf8_argument(query, "QUERY"), option="QUERY")  # before the store is created
+    check_query(utf8_argument(query, "QUERY"))  # before the store is created
     extractor = options.extractor()
     client = options.client()
     with Store(db) as store, _progress(not as_json) as progress:

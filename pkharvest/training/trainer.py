@@ -102,53 +102,49 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        def bad(option: str, msg: str) -> UsageError:
-            return UsageError(msg, option=option)
+        def bad(name: str, msg: str) -> UsageError:
+            return UsageError(msg, field=name)
 
         if self.view not in VIEWS:
-            raise bad("--view", f"unknown view {self.view!r}; choose from {', '.join(VIEWS)}")
+            raise bad("view", f"unknown view {self.view!r}; choose from {', '.join(VIEWS)}")
         if self.weighting not in WEIGHTINGS:
-            raise bad("--weighting", f"unknown weighting {self.weighting!r}; choose from "
+            raise bad("weighting", f"unknown weighting {self.weighting!r}; choose from "
                       f"{', '.join(WEIGHTINGS)}")
         if len(self.split) != 3 or any(x < 0 for x in self.split) or \
                 abs(sum(self.split) - 1.0) > 1e-6:
-            raise bad("--split", f"need three non-negative proportions summing to 1, got "
+            raise bad("split", f"need three non-negative proportions summing to 1, got "
                       f"{self.split}")
         if not 0.0 < self.fraction <= 1.0:
-            raise bad("--fraction", f"must be in (0, 1], got {self.fraction}")
+            raise bad("fraction", f"must be in (0, 1], got {self.fraction}")
         for name in ("batch_size", "epochs", "eval_steps"):
             if getattr(self, name) < 1:
-                raise bad(f"--{name.replace('_', '-')}", f"must be at least 1, got "
+                raise bad(name, f"must be at least 1, got "
                           f"{getattr(self, name)}")
         for name in ("patience", "min_steps", "average_last"):
             if getattr(self, name) < 0:
-                raise bad(f"--{name.replace('_', '-')}", f"must be >= 0, got "
+                raise bad(name, f"must be >= 0, got "
                           f"{getattr(self, name)}")
         for name in ("lr", "head_lr"):
             if not 0.0 < getattr(self, name) < 1.0:
-                raise bad(f"--{name.replace('_', '-')}", f"must be in (0, 1), got "
+                raise bad(name, f"must be in (0, 1), got "
                           f"{getattr(self, name)}")
         if not 0.0 <= self.warmup < 1.0:
-            raise bad("--warmup", f"must be a fraction of the steps in [0, 1), got {self.warmup}")
+            raise bad("warmup", f"must be a fraction of the steps in [0, 1), got {self.warmup}")
         if self.weight_decay < 0:
-            raise bad("--weight-decay", f"must be >= 0, got {self.weight_decay}")
+            raise bad("weight_decay", f"must be >= 0, got {self.weight_decay}")
         if not 0.0 <= self.augment <= 1.0:
-            raise bad("--augment", f"must be a probability, got {self.augment}")
+            raise bad("augment", f"must be a probability, got {self.augment}")
         if not 0.0 <= self.mention_swap <= 1.0:
-            raise bad("--mention-swap", f"must be a probability, got {self.mention_swap}")
+            raise bad("mention_swap", f"must be a probability, got {self.mention_swap}")
         if self.threads is not None and self.threads < 1:
-            raise bad("--threads", f"must be at least 1, got {self.threads}")
+            raise bad("threads", f"must be at least 1, got {self.threads}")
         if self.grad_clip < 0:
-            raise bad("--grad-clip", f"must be >= 0, got {self.grad_clip}")
+            raise bad("grad_clip", f"must be >= 0, got {self.grad_clip}")
         if not self.encoder:
-            raise bad("--encoder", "must not be empty")
+            raise bad("encoder", "must not be empty")
         check_device(self.device)
-        # ModelConfig checks heads, max_length, dropout.
-        try:
-            self.model_config()
-        except UsageError as exc:
-            raise bad(f"--{(exc.option or 'model').replace('_', '-')}",
-                      str(exc.args[0])) from None
+        # ModelConfig checks heads, max_length, dropout (its errors name those fields).
+        self.model_config()
 
     def model_config(self) -> ModelConfig:
         """The network to build. ``weighting="none"`` is the single-task baseline: only the NER
@@ -293,7 +289,7 @@ def train(
     :func:`pkharvest.training.workflow.run` wraps this with the data preparation, the test
     scores and the saving that ``pkharvest train`` performs."""
     if not train_examples:
-        raise UsageError("no training examples", option="--corpus")
+        raise UsageError("no training examples", field="corpus")
     if out_dir is not None:
         check_model_folder(out_dir)  # refuse a folder it would overwrite before training
     if config.ensemble > 1:

@@ -60,7 +60,7 @@ def train_config(*, reference: bool = False, **options: Any) -> TrainConfig:
     if given.get("fraction", 1.0) < 1.0:
         if given.get("refit"):
             raise UsageError("refitting on the dev split needs --fraction 1 (subsampled runs "
-                             "keep the dev split for early stopping)", option="--refit")
+                             "keep the dev split for early stopping)", field="refit")
         given["refit"] = False  # recorded as it is applied (training_sets)
     if reference and "lr" in given:
         given["head_lr"] = given["lr"]
