@@ -15,15 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from eutils_server import EutilsServer, make_article
 
 from pkharvest.corpus.reader import read_corpus
 from pkharvest.corpus.splits import DEFAULT_PROPORTIONS, DEFAULT_SEED, split_by_article
@@ -32,6 +27,7 @@ from pkharvest.filter import DEFAULT_THRESHOLD
 from pkharvest.pipeline import Extractor, load_tagger, run_search
 from pkharvest.scoring import gold_records, measurement_records, score_records
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import EutilsServer, make_article
 
 QUERY = "pharmacokinetic report"
 

@@ -8,11 +8,13 @@ missing shared folder is an error, never a skip.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from pkharvest.paths import shared_dir
+from pkharvest.testing.eutils_server import EutilsServer
 
 SHARED = shared_dir()
 CI_EPOCHS = 10  # the trained_model fixture's schedule (the default trains 30)
@@ -46,6 +48,14 @@ def dictionaries_dir() -> Path:
 @pytest.fixture(scope="session")
 def eutils_fixtures() -> Path:
     return _need(SHARED / "fixtures" / "eutils")
+
+
+@pytest.fixture
+def eutils_server() -> Iterator[EutilsServer]:
+    """A started, empty E-utilities stand-in (add articles with ``server.add``); stopped
+    afterwards."""
+    with EutilsServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

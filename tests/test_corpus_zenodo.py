@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from zenodo_server import ZenodoStandIn, serve_zenodo
 
 from pkharvest.cli import app
 from pkharvest.corpus.reader import read_corpus
 from pkharvest.corpus.zenodo import RECORDS, fetch_corpus, parse_record, record_files
 from pkharvest.errors import FetchError, UsageError
+from pkharvest.testing.zenodo_server import ZenodoStandIn, serve_zenodo
 
 PRED = RECORDS["pred"]
 PKNER = RECORDS["pkner"]

@@ -8,8 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from eutils_server import EutilsServer, FakeArticle, make_article
-from eutils_server import eutils_server as eutils_server
 
 from pkharvest.cli.fields import cli_message
 from pkharvest.errors import FetchError, UsageError
@@ -22,6 +20,7 @@ from pkharvest.fetch import (
     request_key,
 )
 from pkharvest.records import Article
+from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article
 
 FAST = RetryPolicy(max_attempts=4, initial_wait=0.01, max_wait=0.05, jitter=0.01, max_retry_after=5)
 

@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eutils_server import EutilsServer, FakeArticle, make_article
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
@@ -40,6 +39,7 @@ from pkharvest.errors import StoreError
 from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import PKTagger
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article
 
 pytestmark = pytest.mark.slow
 

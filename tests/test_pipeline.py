@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import pytest
-from eutils_server import EutilsServer, make_article
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
@@ -22,6 +21,7 @@ from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import PKTagger
 from pkharvest.pipeline import Extractor, refresh_searches, run_search
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import EutilsServer, make_article
 
 SENTENCES = [
     "Vancomycin clearance was 4.2 L/h and the volume of distribution was 52 L.",

@@ -20,7 +20,6 @@ from typing import Any
 
 import duckdb
 import pytest
-from eutils_server import EutilsServer, FakeArticle, make_article
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
@@ -38,6 +37,7 @@ from pkharvest.model.tagger import (
 )
 from pkharvest.pipeline import Extractor, run_search
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article
 
 LABELS = ("PK", "VALUE", "UNITS", "RANGE", "COMPARE")
 PK_SENTENCES = [
