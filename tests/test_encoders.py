@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import TINY_TRAINING as TINY
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
@@ -21,7 +22,6 @@ from pkharvest.model.tagger import PKTagger
 from pkharvest.training.trainer import TrainConfig, train
 
 runner = CliRunner()
-TINY = dict(epochs=1, min_steps=0, max_length=64, batch_size=8, eval_steps=1, threads=1)
 
 
 @pytest.fixture(scope="module")

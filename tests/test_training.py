@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from conftest import TINY_TRAINING as TINY
 
 from pkharvest.corpus.reader import apply_view, read_corpus
 from pkharvest.errors import UsageError
@@ -21,8 +22,6 @@ from pkharvest.model.tagger import (
 )
 from pkharvest.training.evaluate import evaluate, get_score
 from pkharvest.training.trainer import TrainConfig, augment_digits, swap_mentions, train
-
-TINY = dict(epochs=1, min_steps=0, max_length=64, batch_size=8, eval_steps=1, threads=1)
 
 
 @pytest.fixture(scope="module")
