@@ -57,6 +57,15 @@ def eutils_fixtures() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_corpus(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 30 sentences of the shared corpus (training runs of seconds)."""
+    lines = corpus_path.read_text(encoding="utf-8").splitlines()[:30]
+    path = tmp_path_factory.mktemp("corpus") / "tiny.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny() -> dict:
     """``TINY_TRAINING``: TrainConfig options for a training run of seconds."""
     return dict(TINY_TRAINING)
