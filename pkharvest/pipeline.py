@@ -24,6 +24,7 @@ from pkharvest.fetch import EutilsClient
 from pkharvest.link import link
 from pkharvest.model.tagger import PKTagger, SentencePrediction
 from pkharvest.normalise import normalise
+from pkharvest.progress import ProgressEvent, ProgressSink, report
 from pkharvest.records import Article, Measurement, Sentence
 from pkharvest.split import split_article
 from pkharvest.store import Mention, ScoredSentence, Store
@@ -36,12 +37,8 @@ DEFAULT_REFRESH_OVERLAP_DAYS = 7
 #: A refresh re-queries at most this far back (100 years; more overflows the calendar).
 MAX_REFRESH_OVERLAP_DAYS = 36500
 
-# Progress callback: (stage, advance, total) — the CLI turns it into rich progress bars.
-Progress = Callable[[str, int, int | None], None]
-
-
-def _no_progress(stage: str, advance: int, total: int | None) -> None:
-    return None
+# Progress: ProgressEvents of task "articles" (advance: articles done), see pkharvest.progress.
+Progress = ProgressSink
 
 
 @dataclass
@@ -196,7 +193,7 @@ def run_search(
     mindate: str | _dt.date | None = None,
     search_options: dict[str, Any] | None = None,
     fetch_batch: int = DEFAULT_FETCH_BATCH,
-    progress: Progress = _no_progress,
+    progress: ProgressSink | None = None,
     now: Callable[[], _dt.datetime] | None = None,
 ) -> RunSummary:
     """Search PubMed for ``query`` and store every measurement found.
@@ -220,7 +217,7 @@ def run_search(
         done = store.processed_pmids(extractor.model_version)
         todo = [p for p in result.pmids if p not in done]
         summary.articles_skipped = len(result.pmids) - len(todo)
-        progress("articles", summary.articles_skipped, len(result.pmids))
+        report(progress, ProgressEvent("articles", summary.articles_skipped, len(result.pmids)))
         for batch in _batches(client, todo, fetch_batch):
             results = []
             for article in batch:
@@ -232,7 +229,7 @@ def run_search(
                 summary.sentences_kept += sum(s.kept for s in res.sentences)
                 summary.mentions += len(res.mentions)
                 summary.measurements.extend(res.measurements)
-                progress("articles", 1, len(result.pmids))
+                report(progress, ProgressEvent("articles", 1, len(result.pmids)))
             store.write_batch(
                 [r.article for r in results],
                 [s for r in results for s in r.sentences],
@@ -264,7 +261,7 @@ def refresh_searches(
     *,
     overlap_days: int = DEFAULT_REFRESH_OVERLAP_DAYS,
     fetch_batch: int = DEFAULT_FETCH_BATCH,
-    progress: Progress = _no_progress,
+    progress: ProgressSink | None = None,
     now: Callable[[], _dt.datetime] | None = None,
 ) -> list[RunSummary]:
     """Re-run every saved search for records added (Entrez date) since it last ran, minus an

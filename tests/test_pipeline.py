@@ -19,6 +19,7 @@ from pkharvest.errors import FetchError
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
 from pkharvest.model.tagger import PKTagger
 from pkharvest.pipeline import Extractor, refresh_searches, run_search
+from pkharvest.progress import ProgressEvent
 from pkharvest.store import Store
 from pkharvest.testing.eutils_server import EutilsServer, make_article
 
@@ -131,8 +132,8 @@ def test_failing_fetch_keeps_what_was_stored_and_resume_completes(
             run_search("vancomycin", store, _client(server), extractor, fetch_batch=3)
 
         # After the first batch of 3 articles, E-utilities fails for good.
-        def break_after_first_batch(stage: str, advance: int, total: int | None) -> None:
-            done["n"] += advance
+        def break_after_first_batch(event: ProgressEvent) -> None:
+            done["n"] += event.advance
             if done["n"] == 3:
                 server.fail_next("500", times=100, endpoint="efetch")
 

@@ -20,7 +20,6 @@ import typer
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -28,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from pkharvest.cli import app, console, err_console, handle_errors, utf8_argument
+from pkharvest.cli.progress import ProgressView
 from pkharvest.errors import UsageError
 from pkharvest.filter import DEFAULT_THRESHOLD
 from pkharvest.harvest_options import HarvestOptions
@@ -92,29 +92,16 @@ _JSON_OPT = typer.Option(False, "--json", help="Print one JSON object, no table.
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator:
-    """A rich progress bar fed by the pipeline's (stage, advance, total) callback."""
+def _progress(enabled: bool) -> Iterator[ProgressView | None]:
+    """The pipeline's progress events as rich bars on stderr (lines when it is not a
+    terminal); nothing with ``--json``."""
     if not enabled:
-        yield lambda stage, advance, total: None
+        yield None
         return
-    bars = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=False,
-    )
-    tasks: dict[str, int] = {}
-
-    def update(stage: str, advance: int, total: int | None) -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=total)
-        bars.update(tasks[stage], advance=advance, total=total)
-
-    with bars:
-        yield update
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with ProgressView(err_console, columns=columns, transient=False) as view:
+        yield view
 
 
 def _table(measurements: list[Measurement], title: str) -> Table:
