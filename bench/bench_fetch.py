@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_fetch.py [--articles 2000] [--repeats 3] [--seed 13]
 
-The document is built with the loopback stand-in's article builder (``tests/eutils_server.py``):
+The document is built with the loopback stand-in's article builder
+(``pkharvest.testing.eutils_server``):
 synthetic ~250-word abstracts (half structured in 4 labelled sections, inline <i>/<sub>/<sup>
 markup and entities), 3 chemicals and 5 MeSH headings each. Prints the best of ``--repeats``.
 """
@@ -11,15 +12,10 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from eutils_server import EutilsServer, FakeArticle, make_article, pubmed_xml
 
 from pkharvest.fetch import EutilsClient, RateLimiter, parse_pubmed_xml
+from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article, pubmed_xml
 
 WORDS = [
     "clearance",

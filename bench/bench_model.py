@@ -25,7 +25,7 @@ from pkharvest.model.tagger import PKTagger
 from pkharvest.paths import default_model_dir
 from pkharvest.training.evaluate import evaluate
 from pkharvest.training.sets import training_sets
-from pkharvest.training.trainer import TrainConfig, train
+from pkharvest.training.workflow import run, train_config
 
 
 def main() -> None:
@@ -45,14 +45,15 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     examples = read_corpus(args.corpus)
-    kw = dict(view=args.view, fraction=args.fraction, weighting=args.weighting, seed=args.seed)
-    cfg = TrainConfig.reference(**kw) if args.reference else TrainConfig(**kw)
+    cfg = train_config(reference=args.reference, view=args.view, fraction=args.fraction,
+                       weighting=args.weighting, seed=args.seed)
     split = training_sets(apply_view(examples, args.view), cfg)  # one article split for all
     figures: dict = {"threads": torch.get_num_threads()}
+    scores = None
     if args.train:
         tr = split.train
-        result = train(tr, split.dev, cfg, out_dir=args.model, progress=False)
-        tagger = result.tagger
+        trained = run(cfg, split, out_dir=args.model)
+        result, tagger, scores = trained.result, trained.tagger, trained.test
         figures.update(train_wall_s=round(result.wall_time_s, 1), best_epoch=result.best_epoch,
                        epochs_run=result.epochs_run, steps=result.steps,
                        dev_f1=result.dev_scores.get("ner", {}).get("strict", {})
@@ -61,7 +62,8 @@ def main() -> None:
               f"({result.steps} steps, best epoch {result.best_epoch}/{result.epochs_run})")
     else:
         tagger = PKTagger.load(args.model or default_model_dir())
-    scores = evaluate(tagger, split.test)
+    if scores is None:
+        scores = evaluate(tagger, split.test)
     strict, partial = scores["ner"]["strict"], scores["ner"]["partial"]
     print(f"model {tagger.version}  test split: {len(split.test)} sentences (unseen articles)")
     print(f"{'label':<9}{'P':>7}{'R':>7}{'F1':>7}{'pF1':>7}{'n':>6}")

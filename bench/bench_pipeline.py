@@ -15,23 +15,19 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from eutils_server import EutilsServer, make_article
-
 from pkharvest.corpus.reader import read_corpus
-from pkharvest.corpus.splits import split_by_article
+from pkharvest.corpus.splits import DEFAULT_PROPORTIONS, DEFAULT_SEED, split_by_article
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
 from pkharvest.pipeline import Extractor, load_tagger, run_search
 from pkharvest.scoring import gold_records, measurement_records, score_records
 from pkharvest.screen import DEFAULT_THRESHOLD
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import EutilsServer, make_article
 
 QUERY = "pharmacokinetic report"
 
@@ -44,7 +40,7 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     args = ap.parse_args()
 
-    split = split_by_article(read_corpus(args.corpus), (0.7, 0.15, 0.15), seed=13)
+    split = split_by_article(read_corpus(args.corpus), DEFAULT_PROPORTIONS, seed=DEFAULT_SEED)
     by_pmid: dict[str, list[str]] = defaultdict(list)
     for ex in split.test:
         by_pmid[str(ex.pmid)].append(ex.text)

@@ -1,7 +1,9 @@
 """Domain exceptions. The CLI turns each into a one-line message (and an exit code).
 
-Every error says *what* was wrong and *where* (file and line, PMID, option name) so that a user can
-fix the input without reading a traceback.
+Every error says *what* was wrong and *where* (file and line, PMID, the field or parameter that
+holds the bad value) so that a user can fix the input without reading a traceback. The library
+names fields (``field="batch_size"``); the command line shows the option a field comes from
+(``pkharvest.cli.fields``).
 """
 
 from __future__ import annotations
@@ -20,17 +22,26 @@ class PkHarvestError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, option: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None,
+                 option: str | None = None) -> None:
         super().__init__(message)
+        #: the dataclass field or parameter that holds the bad value (library errors)
+        self.field = field
+        #: the command-line option or argument (errors raised by the command line itself)
         self.option = option
 
+    @property
+    def message(self) -> str:
+        """The message without the field or option in front."""
+        return super().__str__()
+
     def __str__(self) -> str:  # pragma: no cover - trivial
-        msg = super().__str__()
-        return f"{self.option}: {msg}" if self.option else msg
+        where = self.option or self.field
+        return f"{where}: {self.message}" if where else self.message
 
 
 class UsageError(PkHarvestError):
-    """An option or argument has an invalid value (names the option)."""
+    """An option, argument or field has an invalid value (names it)."""
 
     exit_code = 2
 

@@ -24,6 +24,7 @@ from pkharvest.fetch import EutilsClient
 from pkharvest.link import link
 from pkharvest.model.tagger import PKTagger, SentencePrediction
 from pkharvest.normalise import normalise
+from pkharvest.progress import ProgressEvent, ProgressSink, report
 from pkharvest.records import (
     Article,
     ArticleResult,
@@ -43,12 +44,8 @@ DEFAULT_REFRESH_OVERLAP_DAYS = 7
 #: A refresh re-queries at most this far back (100 years; more overflows the calendar).
 MAX_REFRESH_OVERLAP_DAYS = 36500
 
-# Progress callback: (stage, advance, total) — the CLI turns it into rich progress bars.
-Progress = Callable[[str, int, int | None], None]
-
-
-def _no_progress(stage: str, advance: int, total: int | None) -> None:
-    return None
+# Progress: ProgressEvents of task "articles" (advance: articles done), see pkharvest.progress.
+Progress = ProgressSink
 
 
 @dataclass
@@ -156,11 +153,11 @@ def predictions_to_measurements(
     return scored, mentions, measurements
 
 
-def check_query(query: str | None, option: str = "query") -> str:
-    """``query`` stripped; an empty one raises UsageError naming ``option`` (the CLI checks
+def check_query(query: str | None, field: str = "query") -> str:
+    """``query`` stripped; an empty one raises UsageError naming ``field`` (the CLI checks
     before it opens the store, so that a usage error leaves no new store file behind)."""
     if not query or not query.strip():
-        raise UsageError("the PubMed query is empty", option=option)
+        raise UsageError("the PubMed query is empty", field=field)
     return query.strip()
 
 
@@ -171,7 +168,7 @@ def load_tagger(model_dir: str | Path) -> PKTagger:
         raise UsageError(
             f"no trained model at {path}; train one with `pkharvest train --out {path}` "
             "(or run the quick start once)",
-            option="--model",
+            field="model",
         )
     return PKTagger.load(path)
 
@@ -193,7 +190,7 @@ def run_search(
     mindate: str | _dt.date | None = None,
     search_options: dict[str, Any] | None = None,
     fetch_batch: int = DEFAULT_FETCH_BATCH,
-    progress: Progress = _no_progress,
+    progress: ProgressSink | None = None,
     now: Callable[[], _dt.datetime] | None = None,
 ) -> RunSummary:
     """Search PubMed for ``query`` and store every measurement found.
@@ -217,7 +214,7 @@ def run_search(
         done = store.processed_pmids(extractor.model_version)
         todo = [p for p in result.pmids if p not in done]
         summary.articles_skipped = len(result.pmids) - len(todo)
-        progress("articles", summary.articles_skipped, len(result.pmids))
+        report(progress, ProgressEvent("articles", summary.articles_skipped, len(result.pmids)))
         for batch in _batches(client, todo, fetch_batch):
             results = []
             for article in batch:
@@ -229,7 +226,7 @@ def run_search(
                 summary.sentences_kept += sum(s.kept for s in res.sentences)
                 summary.mentions += len(res.mentions)
                 summary.measurements.extend(res.measurements)
-                progress("articles", 1, len(result.pmids))
+                report(progress, ProgressEvent("articles", 1, len(result.pmids)))
             store.write_batch(results, run_id, extractor.model_version)
             summary.articles_fetched += len(batch)
         summary.seconds = time.perf_counter() - started
@@ -254,7 +251,7 @@ def refresh_searches(
     *,
     overlap_days: int = DEFAULT_REFRESH_OVERLAP_DAYS,
     fetch_batch: int = DEFAULT_FETCH_BATCH,
-    progress: Progress = _no_progress,
+    progress: ProgressSink | None = None,
     now: Callable[[], _dt.datetime] | None = None,
 ) -> list[RunSummary]:
     """Re-run every saved search for records added (Entrez date) since it last ran, minus an
@@ -263,7 +260,7 @@ def refresh_searches(
     if not 0 <= overlap_days <= MAX_REFRESH_OVERLAP_DAYS:
         raise UsageError(
             f"must be in 0..{MAX_REFRESH_OVERLAP_DAYS} (days), got {overlap_days}",
-            option="--overlap-days",
+            field="overlap_days",
         )
     summaries = []
     failures: list[str] = []

@@ -7,15 +7,23 @@ missing shared folder is an error, never a skip.
 
 from __future__ import annotations
 
+import itertools
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pkharvest.paths import shared_dir
+from pkharvest.testing.eutils_server import EutilsServer
 
 SHARED = shared_dir()
 CI_EPOCHS = 10  # the trained_model fixture's schedule (the default trains 30)
+#: A training schedule of seconds for tests that train (one epoch of short windows).
+TINY_TRAINING = dict(epochs=1, min_steps=0, max_length=64, batch_size=8, eval_steps=1,
+                     threads=1)
+FULL_LABELS = ("PK", "VALUE", "UNITS", "RANGE", "COMPARE")
 
 
 def _need(path: Path) -> Path:
@@ -49,6 +57,55 @@ def eutils_fixtures() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_corpus(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 30 sentences of the shared corpus (training runs of seconds)."""
+    lines = corpus_path.read_text(encoding="utf-8").splitlines()[:30]
+    path = tmp_path_factory.mktemp("corpus") / "tiny.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny() -> dict:
+    """``TINY_TRAINING``: TrainConfig options for a training run of seconds."""
+    return dict(TINY_TRAINING)
+
+
+@pytest.fixture(scope="session")
+def untrained_model_factory(tmp_path_factory: pytest.TempPathFactory):
+    """``make(seed=0) -> Path``: a model folder with freshly initialised heads (no training),
+    all five labels: deterministic predictions for ``seed``, fast to build, noise as
+    entities."""
+
+    def make(seed: int = 0) -> Path:
+        import torch
+
+        from pkharvest.model.config import ModelConfig
+        from pkharvest.model.tagger import PKTagger
+
+        torch.manual_seed(seed)
+        out = tmp_path_factory.mktemp("untrained") / "m"
+        PKTagger.create(ModelConfig(labels=FULL_LABELS)).save(out)
+        return out
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def untrained_model(untrained_model_factory) -> Path:
+    """The untrained model folder of seed 0 (see ``untrained_model_factory``)."""
+    return untrained_model_factory(0)
+
+
+@pytest.fixture
+def eutils_server() -> Iterator[EutilsServer]:
+    """A started, empty E-utilities stand-in (add articles with ``server.add``); stopped
+    afterwards."""
+    with EutilsServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def trained_model(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory):
     """The default configuration trained as ``pkharvest train`` does (``training_sets``: the
     train + dev parts of the seed-13 article split of the shared corpus; trained once per test
@@ -61,13 +118,70 @@ def trained_model(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory):
     way (``pkharvest train --out DIR``) to skip training when iterating locally."""
     from pkharvest.corpus.reader import apply_view, read_corpus
     from pkharvest.training.sets import training_sets
-    from pkharvest.training.trainer import TrainConfig, train
+    from pkharvest.training.workflow import run, train_config
 
-    split = training_sets(apply_view(read_corpus(corpus_path), "full"), TrainConfig())
+    config = train_config(epochs=CI_EPOCHS)  # as `pkharvest train --epochs 10`
+    split = training_sets(apply_view(read_corpus(corpus_path), "full"), config)
     reuse = os.environ.get("PKHARVEST_TEST_MODEL")
     if reuse:
         return Path(reuse), split
     out = tmp_path_factory.mktemp("trained") / "model"
-    train(split.train, split.dev, TrainConfig(epochs=CI_EPOCHS, min_steps=0), out_dir=out,
-          progress=False)
+    run(config, split, out)
     return out, split
+
+
+# ------------------------------------------------- study runs (experiment store, report, CLI)
+
+
+def make_record(spec: Any, f1: float, *, train_hash: str | None = None) -> Any:
+    """A constructed run: test NER F1 ``f1``; per-label and auxiliary scores derived from it;
+    similarities for every pair of its heads."""
+    from pkharvest.experiment.runstore import RunRecord
+
+    pairs = list(itertools.combinations(spec.heads, 2))
+    return RunRecord(
+        spec=spec,
+        train_hash=train_hash or f"t{spec.seed}-{spec.fraction:g}",
+        dev_hash=f"d{spec.seed}",
+        test_hash=f"e{spec.seed}",
+        n_train=int(100 * spec.fraction),
+        n_dev=20,
+        n_test=20,
+        test_scores={
+            "ner.strict.micro.f1": f1,
+            "ner.strict.micro.precision": f1 + 0.01,
+            "ner.strict.per_label.PK.f1": f1 - 0.02,
+            "bcls.f1": 0.9,
+        },
+        dev_scores={"ner.strict.micro.f1": f1 + 0.03},
+        epochs_run=3,
+        best_epoch=2,
+        wall_time_s=1.5,
+        config={"epochs": 3, "weighting": spec.weighting},
+        history=[{"epoch": 1, "loss": 1.0}],
+        similarities={(a, b): 0.1 * (i + 1) - 0.25 for i, (a, b) in enumerate(pairs)},
+        similarity_batches=2,
+    )
+
+
+def fill_study(folder: Path, *, drop_seed_cells: bool = False) -> None:
+    """pk and full views, 2 weightings x 3 fractions x 4 seeds, with ablations. "uncertainty"
+    is better than "none" by 0.05; more data helps; each seed has its own offset."""
+    import numpy as np
+
+    from pkharvest.experiment.grid import build_grid
+    from pkharvest.experiment.runstore import RunStore
+
+    rng = np.random.default_rng(7)
+    store = RunStore(folder)
+    store.check_settings({"corpus_sha256": "c0ffee", "train": {"epochs": 2}})
+    offsets = {s: rng.normal(0, 0.03) for s in range(4)}
+    grid = build_grid(["pk", "full"], [1.0, 0.5, 0.1], ["none", "uncertainty"], range(4),
+                      ablate=True)  # fmt: skip
+    for spec in grid:
+        if drop_seed_cells and spec.seed == 3 and spec.fraction == 0.1:
+            continue  # an interrupted grid: seed 3 is incomplete
+        f1 = 0.4 + 0.3 * spec.fraction + offsets[spec.seed] + rng.normal(0, 0.005)
+        f1 += 0.05 if spec.weighting == "uncertainty" else 0.0
+        f1 -= 0.02 * len(spec.removed_heads)
+        store.add(make_record(spec, f1))

@@ -15,15 +15,6 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def tiny_corpus(corpus_path, tmp_path_factory):
-    """The first 30 lines of the shared corpus, in a temporary file (never in the repo)."""
-    lines = corpus_path.read_text(encoding="utf-8").splitlines()[:30]
-    path = tmp_path_factory.mktemp("corpus") / "tiny.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
 def model_dir(tiny_corpus, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "model"
     res = runner.invoke(app, ["train", "--corpus", str(tiny_corpus), "--out", str(out),

@@ -287,7 +287,7 @@ def test_view_drops_relations_losing_an_end(tmp_path: Path) -> None:
 def test_unknown_view() -> None:
     with pytest.raises(UsageError) as info:
         apply_view([], "values")
-    assert info.value.option == "--view"
+    assert info.value.field == "view"
 
 
 def test_labels_constant_unchanged() -> None:

@@ -123,4 +123,4 @@ def test_empty_input() -> None:
 def test_bad_fraction(fraction: float) -> None:
     with pytest.raises(UsageError) as info:
         downsample([], fraction, seed=0)
-    assert info.value.option == "--fraction"
+    assert info.value.field == "fraction"

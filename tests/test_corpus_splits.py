@@ -106,7 +106,7 @@ def test_empty_input() -> None:
 def test_bad_proportions(props: tuple[float, ...]) -> None:
     with pytest.raises(UsageError) as info:
         split_by_article([], props)
-    assert info.value.option == "--split"
+    assert info.value.field == "split"
 
 
 def test_parse_split() -> None:
@@ -121,5 +121,5 @@ def test_parse_split() -> None:
 def test_parse_split_errors(value: str) -> None:
     with pytest.raises(UsageError) as info:
         parse_split(value)
-    assert info.value.option == "--split"
-    assert str(info.value).startswith("--split: ")
+    assert info.value.field == "split"
+    assert str(info.value).startswith("split: ")

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from zenodo_server import ZenodoStandIn, serve_zenodo
 
 from pkharvest.cli import app
 from pkharvest.corpus.reader import read_corpus
 from pkharvest.corpus.zenodo import RECORDS, fetch_corpus, parse_record, record_files
 from pkharvest.errors import FetchError, UsageError
+from pkharvest.testing.zenodo_server import ZenodoStandIn, serve_zenodo
 
 PRED = RECORDS["pred"]
 PKNER = RECORDS["pkner"]
@@ -196,7 +196,7 @@ def test_bad_name_and_url() -> None:
         fetch_corpus("pk2020")
     with pytest.raises(UsageError) as info:
         fetch_corpus("pred", base_url="ftp://zenodo.org")
-    assert info.value.option == "--zenodo-url"
+    assert info.value.field == "zenodo_url"
 
 
 # --- CLI ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import TINY_TRAINING as TINY
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
@@ -21,7 +22,6 @@ from pkharvest.model.tagger import PKTagger
 from pkharvest.training.trainer import TrainConfig, train
 
 runner = CliRunner()
-TINY = dict(epochs=1, min_steps=0, max_length=64, batch_size=8, eval_steps=1, threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -115,4 +115,4 @@ def test_encoder_without_bert_style_special_tokens_is_refused(roberta_dir, tmp_p
         (bare / name).write_bytes((roberta_dir / name).read_bytes())
     with pytest.raises(ModelError, match=r"not a BERT-style encoder.*cls_token") as info:
         PKTagger.create(ModelConfig(labels=("PK",), encoder=str(bare)))
-    assert info.value.option == "--encoder"
+    assert info.value.field == "encoder"

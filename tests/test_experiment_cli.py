@@ -6,8 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_experiment_report import _fill
-from test_experiment_store import make_record
+from conftest import fill_study, make_record
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
@@ -101,7 +100,7 @@ def test_run_missing_corpus_is_named(tmp_path: Path) -> None:
 
 
 def test_report_command(tmp_path: Path) -> None:
-    _fill(tmp_path)
+    fill_study(tmp_path)
     out = tmp_path / "rep"
     result = runner.invoke(app, ["experiment", "report", str(tmp_path), "--out", str(out)])
     assert result.exit_code == 0, result.output

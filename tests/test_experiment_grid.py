@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from pkharvest.cli.fields import cli_message
 from pkharvest.corpus.reader import read_corpus
 from pkharvest.errors import UsageError
 from pkharvest.experiment.grid import (
@@ -53,7 +54,8 @@ def test_parsing_options() -> None:
     ]:
         with pytest.raises(UsageError) as err:
             parse(bad)
-        assert err.value.option == option
+        assert err.value.field == option.lstrip("-")
+        assert cli_message(err.value).startswith(f"{option}: ")
 
 
 def test_grid_is_seed_major_with_unique_keys() -> None:

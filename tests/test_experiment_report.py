@@ -5,38 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
-from test_experiment_store import make_record
+from conftest import fill_study
 
 from pkharvest.errors import UsageError
-from pkharvest.experiment.grid import build_grid
 from pkharvest.experiment.report import REPORT_FILE, write_report
 from pkharvest.experiment.runstore import RunStore
-
-
-def _fill(folder: Path, *, drop_seed_cells: bool = False) -> None:
-    """pk and full views, 2 weightings x 3 fractions x 4 seeds, with ablations. "uncertainty"
-    is better than "none" by 0.05; more data helps; each seed has its own offset."""
-    rng = np.random.default_rng(7)
-    store = RunStore(folder)
-    store.check_settings({"corpus_sha256": "c0ffee", "train": {"epochs": 2}})
-    offsets = {s: rng.normal(0, 0.03) for s in range(4)}
-    grid = build_grid(["pk", "full"], [1.0, 0.5, 0.1], ["none", "uncertainty"], range(4),
-                      ablate=True)  # fmt: skip
-    for spec in grid:
-        if drop_seed_cells and spec.seed == 3 and spec.fraction == 0.1:
-            continue  # an interrupted grid: seed 3 is incomplete
-        f1 = 0.4 + 0.3 * spec.fraction + offsets[spec.seed] + rng.normal(0, 0.005)
-        f1 += 0.05 if spec.weighting == "uncertainty" else 0.0
-        f1 -= 0.02 * len(spec.removed_heads)
-        store.add(make_record(spec, f1))
 
 
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("study")
-    _fill(folder)
+    fill_study(folder)
     return folder
 
 
@@ -72,7 +52,7 @@ def test_report_has_tables_figures_and_the_known_effect(filled: Path, tmp_path: 
 
 
 def test_incomplete_grid_restricts_the_anova_and_says_so(tmp_path: Path) -> None:
-    _fill(tmp_path, drop_seed_cells=True)
+    fill_study(tmp_path, drop_seed_cells=True)
     report = write_report(tmp_path)
     text = report.path.read_text()
     assert report.anovas["pk"].subjects_used == [0, 1, 2]

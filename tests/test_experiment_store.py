@@ -2,46 +2,17 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 import sqlite3
 from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import make_record
 
 from pkharvest.errors import StoreError, UsageError
 from pkharvest.experiment.grid import HEADS, RunSpec, build_grid
-from pkharvest.experiment.runstore import RUNS_FILE, RunRecord, RunStore
-
-
-def make_record(spec: RunSpec, f1: float, *, train_hash: str | None = None) -> RunRecord:
-    """A constructed run: test NER F1 ``f1``; per-label and auxiliary scores derived from it;
-    similarities for every pair of its heads."""
-    pairs = list(itertools.combinations(spec.heads, 2))
-    return RunRecord(
-        spec=spec,
-        train_hash=train_hash or f"t{spec.seed}-{spec.fraction:g}",
-        dev_hash=f"d{spec.seed}",
-        test_hash=f"e{spec.seed}",
-        n_train=int(100 * spec.fraction),
-        n_dev=20,
-        n_test=20,
-        test_scores={
-            "ner.strict.micro.f1": f1,
-            "ner.strict.micro.precision": f1 + 0.01,
-            "ner.strict.per_label.PK.f1": f1 - 0.02,
-            "bcls.f1": 0.9,
-        },
-        dev_scores={"ner.strict.micro.f1": f1 + 0.03},
-        epochs_run=3,
-        best_epoch=2,
-        wall_time_s=1.5,
-        config={"epochs": 3, "weighting": spec.weighting},
-        history=[{"epoch": 1, "loss": 1.0}],
-        similarities={(a, b): 0.1 * (i + 1) - 0.25 for i, (a, b) in enumerate(pairs)},
-        similarity_batches=2,
-    )
+from pkharvest.experiment.runstore import RUNS_FILE, RunStore
 
 
 def test_store_round_trip(tmp_path: Path) -> None:

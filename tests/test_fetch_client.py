@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from eutils_server import EutilsServer, FakeArticle, make_article
-from eutils_server import eutils_server as eutils_server
 
+from pkharvest.cli.fields import cli_message
 from pkharvest.errors import FetchError, UsageError
 from pkharvest.fetch import (
     DEFAULT_BASE_URL,
@@ -21,6 +20,7 @@ from pkharvest.fetch import (
     request_key,
 )
 from pkharvest.records import Article
+from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article
 
 FAST = RetryPolicy(max_attempts=4, initial_wait=0.01, max_wait=0.05, jitter=0.01, max_retry_after=5)
 
@@ -156,7 +156,7 @@ def test_search_usage_errors(server: EutilsServer, kwargs: dict, option: str) ->
     args = {"query": "midazolam", "max_results": 5, **kwargs}
     with pytest.raises(UsageError) as info:
         client(server).search(**args)
-    assert info.value.option == option
+    assert info.value.field == option
     assert server.count() == 0
 
 
@@ -178,8 +178,8 @@ def test_bad_base_url_names_the_option(monkeypatch: pytest.MonkeyPatch) -> None:
     for url in ("ftp://example.org/", "notaurl", "http://[bad"):
         with pytest.raises(UsageError) as info:
             EutilsClient(base_url=url)
-        assert info.value.option == "--eutils-url"
-        assert str(info.value) == f"--eutils-url: not an http(s) URL: {url!r}"
+        assert info.value.field == "eutils_url"
+        assert cli_message(info.value) == f"--eutils-url: not an http(s) URL: {url!r}"
     # a bad URL from the environment names the variable, not the option
     monkeypatch.setenv("PKHARVEST_EUTILS_URL", "notaurl")
     with pytest.raises(UsageError, match=r"^PKHARVEST_EUTILS_URL: not an http\(s\) URL"):
@@ -318,18 +318,17 @@ def test_replay_missing_request_is_clear(tmp_path: Path) -> None:
 def test_replay_folder_must_be_a_recording(tmp_path: Path) -> None:
     with pytest.raises(FetchError, match="not a recording") as info:
         EutilsClient(replay_dir=tmp_path)
-    # the message names the command-line options, not the library's parameters
-    assert info.value.option == "--replay"
-    assert str(info.value).startswith("--replay: ") and "record one first with --record" in str(
-        info.value
-    )
+    # the command line names its options, not the library's parameters
+    assert info.value.field == "replay"
+    assert cli_message(info.value).startswith("--replay: ")
+    assert "record one first with --record" in str(info.value)
     assert "replay_dir" not in str(info.value) and "record_dir" not in str(info.value)
     (tmp_path / "index.json").write_text("[1, 2]")
-    with pytest.raises(FetchError, match=r"^--replay: .* is not a recording index"):
+    with pytest.raises(FetchError, match=r"^replay: .* is not a recording index"):
         EutilsClient(replay_dir=tmp_path)
     with pytest.raises(UsageError) as both:
         EutilsClient(record_dir=tmp_path / "a", replay_dir=tmp_path / "b")
-    assert both.value.option == "--replay" and "--record" in str(both.value)
+    assert both.value.field == "replay" and "--record" in str(both.value)
 
 
 def test_record_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
@@ -337,15 +336,15 @@ def test_record_folder_that_is_a_file_is_refused(tmp_path: Path) -> None:
     afile.write_text("keep me")
     with pytest.raises(UsageError) as info:
         EutilsClient(base_url="http://127.0.0.1:9/", record_dir=afile)
-    assert info.value.option == "--record"
-    assert str(info.value) == f"--record: {afile} is a file, not a folder"
+    assert info.value.field == "record"
+    assert cli_message(info.value) == f"--record: {afile} is a file, not a folder"
     assert afile.read_text() == "keep me"
-    with pytest.raises(UsageError, match=r"^--record: cannot create the recording folder"):
+    with pytest.raises(UsageError, match=r"^record: cannot create the recording folder"):
         EutilsClient(base_url="http://127.0.0.1:9/", record_dir=afile / "sub")
     bad_index = tmp_path / "rec"
     bad_index.mkdir()
     (bad_index / "index.json").write_text("{not json")
-    with pytest.raises(FetchError, match=r"^--record: cannot read recording index"):
+    with pytest.raises(FetchError, match=r"^record: cannot read recording index"):
         EutilsClient(base_url="http://127.0.0.1:9/", record_dir=bad_index)
 
 

@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
-from eutils_server import esearch_xml, make_article, pubmed_xml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pkharvest.errors import FetchError
 from pkharvest.fetch import flatten_markup, parse_esearch_xml, parse_pubmed_xml
+from pkharvest.testing.eutils_server import esearch_xml, make_article, pubmed_xml
 
 
 def _ids_in(xml: bytes) -> list[str]:

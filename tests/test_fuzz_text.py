@@ -23,7 +23,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pkharvest.link import link
-from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import PKTagger
 from pkharvest.normalise import normalise, normalise_parameter, parse_unit
 from pkharvest.normalise.units import UnitResult
@@ -255,13 +254,8 @@ def test_normalise_parameter_any_text(text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def extractor(tmp_path_factory: pytest.TempPathFactory) -> Extractor:
-    import torch
-
-    torch.manual_seed(0)
-    out = tmp_path_factory.mktemp("model") / "m"
-    PKTagger.create(ModelConfig(labels=LABELS)).save(out)
-    return Extractor(PKTagger.load(out), threshold=0.0)
+def extractor(untrained_model: Path) -> Extractor:
+    return Extractor(PKTagger.load(untrained_model), threshold=0.0)
 
 
 @pytest.fixture(scope="module")

@@ -32,14 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eutils_server import EutilsServer, FakeArticle, make_article
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
 from pkharvest.errors import StoreError
-from pkharvest.model.config import ModelConfig
-from pkharvest.model.tagger import PKTagger
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article
 
 pytestmark = pytest.mark.slow
 
@@ -71,16 +69,11 @@ def _articles(drug: str, n: int, start: int, date: str | dt.date) -> list[FakeAr
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def model_dir(untrained_model_factory) -> Path:
     """An untrained (fresh heads) model folder: deterministic predictions, fast to build. Its
     entities are noise; seed 10 is one whose noise includes parameters with values in
     SENTENCES, so that the stores compared below hold measurements (asserted)."""
-    import torch
-
-    torch.manual_seed(10)
-    out = tmp_path_factory.mktemp("model") / "m"
-    PKTagger.create(ModelConfig(labels=("PK", "VALUE", "UNITS", "RANGE", "COMPARE"))).save(out)
-    return out
+    return untrained_model_factory(10)
 
 
 # ------------------------------------------------------------------------------- helpers

@@ -12,16 +12,16 @@ import json
 from pathlib import Path
 
 import pytest
-from eutils_server import EutilsServer, make_article
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
 from pkharvest.errors import FetchError
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
-from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import PKTagger
 from pkharvest.pipeline import Extractor, refresh_searches, run_search
+from pkharvest.progress import ProgressEvent
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import EutilsServer, make_article
 
 SENTENCES = [
     "Vancomycin clearance was 4.2 L/h and the volume of distribution was 52 L.",
@@ -45,15 +45,9 @@ def _articles(n: int = 6, start: int = 1000) -> list:
 
 
 @pytest.fixture(scope="module")
-def tagger_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tagger_dir(untrained_model: Path) -> Path:
     """An untrained (fresh heads) model folder: deterministic predictions, fast to build."""
-    import torch
-
-    torch.manual_seed(0)
-    tagger = PKTagger.create(ModelConfig(labels=("PK", "VALUE", "UNITS", "RANGE", "COMPARE")))
-    out = tmp_path_factory.mktemp("model") / "m"
-    tagger.save(out)
-    return out
+    return untrained_model
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +132,8 @@ def test_failing_fetch_keeps_what_was_stored_and_resume_completes(
             run_search("vancomycin", store, _client(server), extractor, fetch_batch=3)
 
         # After the first batch of 3 articles, E-utilities fails for good.
-        def break_after_first_batch(stage: str, advance: int, total: int | None) -> None:
-            done["n"] += advance
+        def break_after_first_batch(event: ProgressEvent) -> None:
+            done["n"] += event.advance
             if done["n"] == 3:
                 server.fail_next("500", times=100, endpoint="efetch")
 
@@ -310,6 +304,6 @@ def test_refresh_overlap_days_has_an_upper_bound(tmp_path: Path, tagger_dir: Pat
             store, _client(server), extractor, overlap_days=MAX_REFRESH_OVERLAP_DAYS
         )
         esearch = [q for q in server.requests if q.endpoint == "esearch"]
-        with pytest.raises(UsageError, match="--overlap-days"):
+        with pytest.raises(UsageError, match="overlap_days"):
             refresh_searches(store, _client(server), extractor, overlap_days=10**8)
     assert len(summaries) == 1 and esearch[0].params.get("mindate") == "1924/01/27"

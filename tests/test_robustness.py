@@ -20,14 +20,12 @@ from typing import Any
 
 import duckdb
 import pytest
-from eutils_server import EutilsServer, FakeArticle, make_article
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
 from pkharvest.corpus.labels import words
 from pkharvest.errors import FetchError
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
-from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import (
     CONFIG_FILE,
     LABELS_FILE,
@@ -38,6 +36,7 @@ from pkharvest.model.tagger import (
 )
 from pkharvest.pipeline import Extractor, run_search
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article
 
 LABELS = ("PK", "VALUE", "UNITS", "RANGE", "COMPARE")
 PK_SENTENCES = [
@@ -64,14 +63,9 @@ ODD_SENTENCES = [
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def model_dir(untrained_model: Path) -> Path:
     """An untrained (fresh heads) model folder: deterministic predictions, fast to build."""
-    import torch
-
-    torch.manual_seed(0)
-    out = tmp_path_factory.mktemp("model") / "m"
-    PKTagger.create(ModelConfig(labels=LABELS)).save(out)
-    return out
+    return untrained_model
 
 
 @pytest.fixture(scope="module")

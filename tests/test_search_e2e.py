@@ -13,12 +13,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from eutils_server import EutilsServer, make_article
 
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
 from pkharvest.pipeline import Extractor, load_tagger, run_search
 from pkharvest.scoring import gold_records, measurement_records, score_records
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import EutilsServer, make_article
 
 pytestmark = pytest.mark.slow
 

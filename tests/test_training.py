@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 import torch
+from conftest import TINY_TRAINING as TINY
 
 from pkharvest.corpus.reader import apply_view, read_corpus
 from pkharvest.errors import UsageError
@@ -21,8 +22,6 @@ from pkharvest.model.tagger import (
 )
 from pkharvest.training.evaluate import evaluate, get_score
 from pkharvest.training.trainer import TrainConfig, augment_digits, swap_mentions, train
-
-TINY = dict(epochs=1, min_steps=0, max_length=64, batch_size=8, eval_steps=1, threads=1)
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +157,7 @@ def test_train_config_validation():
                         ({"ensemble": 0}, "--ensemble")]:
         with pytest.raises(UsageError) as err:
             TrainConfig(**bad)
-        assert err.value.option == option
+        assert err.value.field == option.lstrip("-").replace("-", "_")
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig()
     with pytest.raises(UsageError):
         train([], [], TrainConfig())
@@ -206,7 +205,7 @@ def test_device_resolution(trained):
     if not torch.cuda.is_available():
         with pytest.raises(UsageError) as err:
             resolve_device("cuda:0")
-        assert err.value.option == "--device"
+        assert err.value.field == "device"
     tagger = trained[0].tagger
     before = tagger.predict(["CL was 5.2 L/h."])
     assert tagger.to("cpu") is tagger and tagger.device.type == "cpu"
@@ -240,5 +239,5 @@ def test_swap_mentions_moves_every_span_with_the_text(corpus_path):
     neg = next(e for e in examples if not e.spans)
     assert swap_mentions(neg, pool, random.Random(3)) is neg
     assert swap_mentions(ex, [], random.Random(3)) is ex
-    with pytest.raises(UsageError, match="mention-swap"):
+    with pytest.raises(UsageError, match="mention_swap"):
         TrainConfig(mention_swap=1.5)

@@ -61,7 +61,7 @@ def test_studies_refuse_refit() -> None:
     assert train_options({})["refit"] is False
     with pytest.raises(UsageError) as err:
         train_options({"refit": True})
-    assert err.value.option == "--set"
+    assert err.value.field == "options"
 
 
 def test_all_data_recipe(examples: list[Example]) -> None:

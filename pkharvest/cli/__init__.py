@@ -55,8 +55,10 @@ def _root(
 
 def fail(exc: PkHarvestError) -> typer.Exit:
     """Print a domain error as one line on stderr and return the Exit to raise."""
-    err_console.print(Text.assemble(("Error:", "bold red"), f" {exc}"), highlight=False,
-                      soft_wrap=True)
+    from pkharvest.cli.fields import cli_message
+
+    err_console.print(Text.assemble(("Error:", "bold red"), f" {cli_message(exc)}"),
+                      highlight=False, soft_wrap=True)
     return typer.Exit(code=exc.exit_code)
 
 
@@ -114,5 +116,7 @@ def main() -> None:
     try:
         app()
     except PkHarvestError as exc:  # pragma: no cover - commands catch their own
-        err_console.print(f"Error: {exc}")
+        from pkharvest.cli.fields import cli_message
+
+        err_console.print(f"Error: {cli_message(exc)}")
         sys.exit(exc.exit_code)

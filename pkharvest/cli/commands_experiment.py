@@ -18,6 +18,7 @@ from rich.progress import (
 )
 
 from pkharvest.cli import app, console, handle_errors
+from pkharvest.corpus.splits import DEFAULT_SPLIT
 from pkharvest.errors import UsageError
 
 experiment_app = typer.Typer(
@@ -65,7 +66,7 @@ def run(
         False, "--ablate", help="Also train each multi-task configuration without each aux head."
     ),
     split: str = typer.Option(
-        "0.7,0.15,0.15", "--split", help="Train,dev,test shares of the article-grouped split."
+        DEFAULT_SPLIT, "--split", help="Train,dev,test shares of the article-grouped split."
     ),
     epochs: int | None = typer.Option(None, "--epochs", help="Maximum training epochs."),
     max_length: int | None = typer.Option(None, "--max-length", help="Word pieces per window."),

@@ -11,8 +11,10 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pkharvest.cli import app, console, handle_errors, utf8_argument
+from pkharvest.cli import app, console, err_console, handle_errors, utf8_argument
+from pkharvest.cli.progress import training_progress
 from pkharvest.corpus.records import VIEWS
+from pkharvest.corpus.splits import DEFAULT_SPLIT
 from pkharvest.errors import UsageError
 from pkharvest.model.weighting import WEIGHTINGS
 from pkharvest.paths import default_model_dir
@@ -54,7 +56,7 @@ def train_cmd(
         "annotated sentences]."),
     view: str = typer.Option("full", "--view", help="Labels to learn: full (all five) or pk."),
     split: str = typer.Option(
-        "0.7,0.15,0.15", "--split", help="train,dev,test proportions (split by article; "
+        DEFAULT_SPLIT, "--split", help="train,dev,test proportions (split by article; "
         "split seed fixed at 13 so every run sees the same test articles)."),
     fraction: float = typer.Option(
         1.0, "--fraction", help="Share of the training split to use (0 < F <= 1)."),
@@ -105,52 +107,26 @@ def train_cmd(
 ) -> None:
     """Train the multi-task PK NER model, score it on the held-out test split and save it
     (weights, config, tokenizer, metrics.json, model card)."""
-    from pkharvest.corpus.reader import apply_view, read_corpus
     from pkharvest.corpus.splits import parse_split
-    from pkharvest.model.tagger import check_model_folder
-    from pkharvest.training.evaluate import evaluate
-    from pkharvest.training.sets import training_sets
-    from pkharvest.training.trainer import TrainConfig, train
+    from pkharvest.training.workflow import run, train_config
 
     _check_view(view)
-    proportions = parse_split(split)
-    overrides: dict[str, Any] = {"view": view, "split": proportions, "fraction": fraction,
-                                 "weighting": weighting, "seed": seed}
-    for key, value in (("encoder", encoder), ("epochs", epochs), ("lr", lr),
-                       ("batch_size", batch_size), ("max_length", max_length),
-                       ("mention_swap", mention_swap), ("augment", augment),
-                       ("average_last", average_last), ("refit", refit), ("ensemble", ensemble),
-                       ("device", device)):
-        if value is not None:
-            overrides[key] = value
-    if epochs is not None:
-        overrides["min_steps"] = 0
-    if fraction < 1.0:
-        if refit:
-            raise UsageError("refitting on the dev split needs --fraction 1 (subsampled runs "
-                             "keep the dev split for early stopping)", option="--refit")
-        overrides["refit"] = False  # recorded as it is applied (training_sets)
-    if reference and lr is not None:
-        overrides["head_lr"] = lr
-    config = TrainConfig.reference(**overrides) if reference else TrainConfig(**overrides)
-    target = check_model_folder(out or default_model_dir())  # before any training time
-    examples = apply_view(read_corpus(corpus), view)
-    parts = training_sets(examples, config)
-    console.print(f"{parts.describe()} (view {view}, weighting {config.weighting})",
-                  highlight=False)
-    result = train(parts.train, parts.dev, config, progress=not quiet)
-    tagger = result.tagger
-    if parts.test:
-        test = evaluate(tagger, parts.test)
-        tagger.metrics["test"] = test
-        tagger.metrics["n_test"] = len(parts.test)
-        console.print(_score_table(test, "held-out test split"))
-    folder = tagger.save(target)
-    kept = (f"last epoch of {result.epochs_run}" if not parts.dev
+    config = train_config(
+        reference=reference, view=view, split=parse_split(split), fraction=fraction,
+        weighting=weighting, seed=seed, encoder=encoder, epochs=epochs, lr=lr,
+        batch_size=batch_size, max_length=max_length, mention_swap=mention_swap,
+        augment=augment, average_last=average_last, refit=refit, ensemble=ensemble,
+        device=device)
+    with training_progress(None if quiet else err_console, console) as view:
+        trained = run(config, corpus, out or default_model_dir(), progress=view)
+    result = trained.result
+    if trained.test:
+        console.print(_score_table(trained.test, "held-out test split"))
+    kept = (f"last epoch of {result.epochs_run}" if not trained.sets.dev
             else f"best epoch {result.best_epoch} of {result.epochs_run}")
     if config.ensemble > 1:
         kept = f"{config.ensemble} networks, seeds {seed}-{seed + config.ensemble - 1}"
-    console.print(f"model {tagger.version} saved to {folder} ({kept}, "
+    console.print(f"model {trained.tagger.version} saved to {trained.folder} ({kept}, "
                   f"{result.wall_time_s:.0f} s)", highlight=False)
 
 

@@ -6,18 +6,20 @@ was stored before it stays); 2 a usage error (bad option); 3 the store is locked
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -25,8 +27,14 @@ from rich.progress import (
 from rich.table import Table
 
 from pkharvest.cli import app, console, err_console, handle_errors, utf8_argument
+from pkharvest.cli.progress import ProgressView
 from pkharvest.errors import UsageError
-from pkharvest.paths import default_model_dir
+from pkharvest.harvest_options import HarvestOptions
+from pkharvest.pipeline import (
+    DEFAULT_FETCH_BATCH,
+    DEFAULT_MAX_RESULTS,
+    DEFAULT_REFRESH_OVERLAP_DAYS,
+)
 from pkharvest.records import Measurement
 from pkharvest.screen import DEFAULT_THRESHOLD
 
@@ -34,68 +42,66 @@ DEFAULT_DB = "pkharvest.duckdb"
 TABLE_ROWS = 50
 
 
-# Options shared by `search` and `refresh` (Typer reads these as plain defaults).
-_MODEL_OPT = typer.Option(
-    None,
-    "--model",
-    help="Trained model folder (default: PKHARVEST_MODEL or the project's model/default).",
-)
-_URL_OPT = typer.Option(
-    None, "--eutils-url", help="E-utilities base URL (env PKHARVEST_EUTILS_URL; default NCBI's)."
-)
-_EMAIL_OPT = typer.Option(None, "--email", help="Contact e-mail for NCBI (NCBI_EMAIL).")
-_API_KEY_OPT = typer.Option(None, "--api-key", help="NCBI API key (NCBI_API_KEY).")
-_RECORD_OPT = typer.Option(None, "--record", help="Keep every raw response here.")
-_REPLAY_OPT = typer.Option(None, "--replay", help="Run offline from a recording.")
-_THRESHOLD_OPT = typer.Option(
-    DEFAULT_THRESHOLD, "--threshold", help="bCLS probability a sentence needs to be tagged."
-)
-_FETCH_BATCH_OPT = typer.Option(
-    100,
-    "--fetch-batch",
-    min=1,
-    max=10000,
-    help="Articles per EFetch request and per store transaction.",
-)
+def harvest_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give ``command`` the options of :class:`HarvestOptions` (model, E-utilities access,
+    threshold, fetch batch), written once here for ``search`` and ``refresh``: the command
+    declares ``options: HarvestOptions`` and receives them as one object."""
+    shared = [
+        ("model", Path | None, typer.Option(
+            None, "--model",
+            help="Trained model folder (default: PKHARVEST_MODEL or the project's "
+            "model/default).")),
+        ("eutils_url", str | None, typer.Option(
+            None, "--eutils-url",
+            help="E-utilities base URL (env PKHARVEST_EUTILS_URL; default NCBI's).")),
+        ("email", str | None, typer.Option(
+            None, "--email", help="Contact e-mail for NCBI (NCBI_EMAIL).")),
+        ("api_key", str | None, typer.Option(
+            None, "--api-key", help="NCBI API key (NCBI_API_KEY).")),
+        ("record", Path | None, typer.Option(
+            None, "--record", help="Keep every raw response here.")),
+        ("replay", Path | None, typer.Option(
+            None, "--replay", help="Run offline from a recording.")),
+        ("threshold", float, typer.Option(
+            DEFAULT_THRESHOLD, "--threshold",
+            help="bCLS probability a sentence needs to be tagged.")),
+        ("fetch_batch", int, typer.Option(
+            DEFAULT_FETCH_BATCH, "--fetch-batch", min=1, max=10000,
+            help="Articles per EFetch request and per store transaction.")),
+    ]
+    names = [name for name, _, _ in shared]
+    own = inspect.signature(command, eval_str=True)
+    params = [p for p in own.parameters.values() if p.name != "options"]
+    added = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=option,
+                               annotation=kind) for name, kind, option in shared]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        options = HarvestOptions(**{name: kwargs.pop(name) for name in names})
+        return command(*args, options=options, **kwargs)
+
+    # the command's own parameters first, then the shared ones, --json last
+    tail = [p for p in params if p.name == "as_json"]
+    ordered = [p for p in params if p.name != "as_json"] + added + tail
+    wrapper.__signature__ = own.replace(parameters=ordered)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in ordered}
+    return wrapper
+
+
 _JSON_OPT = typer.Option(False, "--json", help="Print one JSON object, no table.")
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator:
-    """A rich progress bar fed by the pipeline's (stage, advance, total) callback."""
+def _progress(enabled: bool) -> Iterator[ProgressView | None]:
+    """The pipeline's progress events as rich bars on stderr (lines when it is not a
+    terminal); nothing with ``--json``."""
     if not enabled:
-        yield lambda stage, advance, total: None
+        yield None
         return
-    bars = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err_console,
-        transient=False,
-    )
-    tasks: dict[str, int] = {}
-
-    def update(stage: str, advance: int, total: int | None) -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=total)
-        bars.update(tasks[stage], advance=advance, total=total)
-
-    with bars:
-        yield update
-
-
-def _client(eutils_url, email, api_key, record, replay):  # type: ignore[no-untyped-def]
-    from pkharvest.fetch import EutilsClient
-
-    if record is not None and replay is not None:
-        raise UsageError("use either --record or --replay, not both", option="--replay")
-    if replay is not None and not Path(replay).is_dir():
-        raise UsageError(f"no recording folder at {replay}", option="--replay")
-    return EutilsClient(
-        base_url=eutils_url, email=email, api_key=api_key, record_dir=record, replay_dir=replay
-    )
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TimeRemainingColumn())
+    with ProgressView(err_console, columns=columns, transient=False) as view:
+        yield view
 
 
 def _table(measurements: list[Measurement], title: str) -> Table:
@@ -123,27 +129,17 @@ def _table(measurements: list[Measurement], title: str) -> Table:
     return table
 
 
-def _extractor(model: Path | None, threshold: float):  # type: ignore[no-untyped-def]
-    from pkharvest.pipeline import Extractor, load_tagger
-
-    return Extractor(load_tagger(model or default_model_dir()), threshold=threshold)
-
-
 @app.command("search")
 @handle_errors
+@harvest_options
 def search(
     query: str = typer.Argument(..., help='PubMed query, e.g. "vancomycin clearance".'),
     db: Path = typer.Option(Path(DEFAULT_DB), "--db", help="DuckDB store file (created if new)."),
-    model: Path | None = _MODEL_OPT,
-    max_results: int = typer.Option(200, "--max-results", min=1, help="Most PMIDs to process."),
-    eutils_url: str | None = _URL_OPT,
-    email: str | None = _EMAIL_OPT,
-    api_key: str | None = _API_KEY_OPT,
-    record: Path | None = _RECORD_OPT,
-    replay: Path | None = _REPLAY_OPT,
-    threshold: float = _THRESHOLD_OPT,
-    fetch_batch: int = _FETCH_BATCH_OPT,
+    max_results: int = typer.Option(
+        DEFAULT_MAX_RESULTS, "--max-results", min=1, help="Most PMIDs to process."),
     as_json: bool = _JSON_OPT,
+    *,
+    options: HarvestOptions,
 ) -> None:
     """Search PubMed and store every PK parameter value found in the abstracts.
 
@@ -153,9 +149,9 @@ def search(
     from pkharvest.pipeline import check_query, run_search
     from pkharvest.store import Store
 
-    check_query(utf8_argument(query, "QUERY"), option="QUERY")  # before the store is created
-    extractor = _extractor(model, threshold)
-    client = _client(eutils_url, email, api_key, record, replay)
+    check_query(utf8_argument(query, "QUERY"))  # before the store is created
+    extractor = options.extractor()
+    client = options.client()
     with Store(db) as store, _progress(not as_json) as progress:
         summary = run_search(
             query,
@@ -164,7 +160,7 @@ def search(
             extractor,
             max_results=max_results,
             search_options={"max_results": max_results},
-            fetch_batch=fetch_batch,
+            fetch_batch=options.fetch_batch,
             progress=progress,
         )
     if as_json:
@@ -188,20 +184,16 @@ def search(
 
 @app.command("refresh")
 @handle_errors
+@harvest_options
 def refresh(
     db: Path = typer.Option(..., "--db", help="DuckDB store whose saved searches to refresh."),
-    model: Path | None = _MODEL_OPT,
-    eutils_url: str | None = _URL_OPT,
-    email: str | None = _EMAIL_OPT,
-    api_key: str | None = _API_KEY_OPT,
-    record: Path | None = _RECORD_OPT,
-    replay: Path | None = _REPLAY_OPT,
-    threshold: float = _THRESHOLD_OPT,
     overlap_days: int = typer.Option(
-        7, "--overlap-days", help="Re-query this many days before each search's last run."
+        DEFAULT_REFRESH_OVERLAP_DAYS, "--overlap-days",
+        help="Re-query this many days before each search's last run."
     ),
-    fetch_batch: int = _FETCH_BATCH_OPT,
     as_json: bool = _JSON_OPT,
+    *,
+    options: HarvestOptions,
 ) -> None:
     """Re-run every saved search of the store for records added since it last ran.
 
@@ -213,15 +205,15 @@ def refresh(
 
     if not db.exists():
         raise UsageError(f"no store at {db}; run `pkharvest search` first", option="--db")
-    extractor = _extractor(model, threshold)
-    client = _client(eutils_url, email, api_key, record, replay)
+    extractor = options.extractor()
+    client = options.client()
     with Store(db) as store, _progress(not as_json) as progress:
         summaries = refresh_searches(
             store,
             client,
             extractor,
             overlap_days=overlap_days,
-            fetch_batch=fetch_batch,
+            fetch_batch=options.fetch_batch,
             progress=progress,
         )
     if as_json:

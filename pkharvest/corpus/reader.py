@@ -146,7 +146,7 @@ def read_corpus_report(
 ) -> ReadReport:
     """Like :func:`read_corpus` but also returns the skipped and rejected lines."""
     if errors not in ("strict", "skip"):
-        raise UsageError(f"must be 'strict' or 'skip', not {errors!r}", option="errors")
+        raise UsageError(f"must be 'strict' or 'skip', not {errors!r}", field="errors")
     p = resolve_corpus_path(path)
     report = ReadReport(path=p)
     allowed = frozenset(labels)
@@ -376,7 +376,7 @@ def apply_view(examples: Iterable[Example], view: str) -> list[Example]:
     that lose an end are dropped. Returns new examples; the input is not changed."""
     if view not in VIEWS:
         raise UsageError(f"unknown view {view!r} (expected one of {', '.join(VIEWS)})",
-                         option="--view")
+                         field="view")
     keep = frozenset(VIEWS[view])
     out: list[Example] = []
     for ex in examples:

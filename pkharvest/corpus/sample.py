@@ -39,9 +39,9 @@ logger = logging.getLogger(__name__)
 def validate_fraction(fraction: float) -> float:
     """``fraction`` must be a number in (0, 1]; raises :class:`UsageError` (``--fraction``)."""
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
-        raise UsageError(f"{fraction!r} is not a number", option="--fraction")
+        raise UsageError(f"{fraction!r} is not a number", field="fraction")
     if not math.isfinite(fraction) or not 0 < fraction <= 1:
-        raise UsageError(f"{fraction:g} is not in (0, 1]", option="--fraction")
+        raise UsageError(f"{fraction:g} is not in (0, 1]", field="fraction")
     return float(fraction)
 
 

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 SPLIT_NAMES: tuple[str, str, str] = ("train", "dev", "test")
 DEFAULT_PROPORTIONS: tuple[float, float, float] = (0.7, 0.15, 0.15)
+#: DEFAULT_PROPORTIONS as ``--split`` writes it ("0.7,0.15,0.15").
+DEFAULT_SPLIT = ",".join(f"{share:g}" for share in DEFAULT_PROPORTIONS)
 DEFAULT_SEED = 13
 _TOLERANCE = 1e-6
 # Weights of the balance criteria: sentence counts and positive/negative counts matter most;
@@ -53,32 +55,32 @@ def validate_proportions(proportions: Sequence[float]) -> tuple[float, float, fl
     props = tuple(proportions)
     if len(props) != 3:
         raise UsageError(f"expected three shares train,dev,test, got {len(props)}",
-                         option="--split")
+                         field="split")
     for name, p in zip(SPLIT_NAMES, props, strict=True):
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p):
-            raise UsageError(f"{name} share {p!r} is not a number", option="--split")
+            raise UsageError(f"{name} share {p!r} is not a number", field="split")
         if p < 0:
-            raise UsageError(f"{name} share {p} is negative", option="--split")
+            raise UsageError(f"{name} share {p} is negative", field="split")
     if abs(sum(props) - 1.0) > _TOLERANCE:
         raise UsageError(f"shares {','.join(f'{p:g}' for p in props)} sum to {sum(props):g}, "
-                         "not 1", option="--split")
+                         "not 1", field="split")
     if props[0] <= 0:
-        raise UsageError("the train share must be above 0", option="--split")
+        raise UsageError("the train share must be above 0", field="split")
     return float(props[0]), float(props[1]), float(props[2])
 
 
 def parse_split(value: str) -> tuple[float, float, float]:
     """Parse ``"0.7,0.15,0.15"`` (or percentages ``"70,15,15"``; two values mean no test
-    split). Raises :class:`UsageError` with ``option="--split"`` on bad input."""
+    split). Raises :class:`UsageError` with ``field="split"`` on bad input."""
     parts = [p.strip() for p in value.split(",")]
     if len(parts) not in (2, 3) or any(not p for p in parts):
-        raise UsageError(f"expected train,dev,test shares like 0.7,0.15,0.15, got {value!r}",
-                         option="--split")
+        raise UsageError(f"expected train,dev,test shares like {DEFAULT_SPLIT}, got {value!r}",
+                         field="split")
     try:
         nums = [float(p) for p in parts]
     except ValueError:
-        raise UsageError(f"expected numbers like 0.7,0.15,0.15, got {value!r}",
-                         option="--split") from None
+        raise UsageError(f"expected numbers like {DEFAULT_SPLIT}, got {value!r}",
+                         field="split") from None
     if len(nums) == 2:
         nums.append(0.0)
     if all(math.isfinite(n) for n in nums) and abs(sum(nums) - 100.0) <= 1e-6 * 100:

@@ -83,7 +83,7 @@ def zenodo_base_url(base_url: str | None = None) -> str:
     """The Zenodo base URL: the argument, ``PKHARVEST_ZENODO_URL`` or https://zenodo.org."""
     url = base_url or os.environ.get(ENV_ZENODO_URL) or DEFAULT_ZENODO_URL
     if not url.startswith(("http://", "https://")):
-        raise UsageError(f"{url!r} is not an http(s) URL", option="--zenodo-url")
+        raise UsageError(f"{url!r} is not an http(s) URL", field="zenodo_url")
     return url.rstrip("/")
 
 
@@ -307,7 +307,7 @@ def fetch_corpus(
     record lists them. ``progress=True`` shows a rich progress bar on stderr."""
     if name not in RECORDS:
         raise UsageError(f"unknown corpus {name!r} (expected one of {', '.join(RECORDS)})",
-                         option="name")
+                         field="name")
     record_id = RECORDS[name]
     base = zenodo_base_url(base_url)
     folder = Path(dest) if dest is not None else default_dest(name)

@@ -93,48 +93,48 @@ def ids_hash(examples: Iterable[Example]) -> str:
 def parse_fractions(text: str) -> tuple[float, ...]:
     """``"1,0.5,0.1"`` -> ``(1.0, 0.5, 0.1)``; each in (0, 1]."""
     out: list[float] = []
-    for part in _items(text, "--fractions"):
+    for part in _items(text, "fractions"):
         try:
             value = float(part)
         except ValueError:
-            raise UsageError(f"not a number: {part!r}", option="--fractions") from None
+            raise UsageError(f"not a number: {part!r}", field="fractions") from None
         if not 0.0 < value <= 1.0:
-            raise UsageError(f"{part} is not in (0, 1]", option="--fractions")
+            raise UsageError(f"{part} is not in (0, 1]", field="fractions")
         out.append(value)
     return _unique(out)
 
 
 def parse_views(text: str) -> tuple[str, ...]:
-    views = _unique(_items(text, "--views"))
+    views = _unique(_items(text, "views"))
     for v in views:
         if v not in VIEWS:
-            raise UsageError(f"unknown view {v!r} (known: {', '.join(VIEWS)})", option="--views")
+            raise UsageError(f"unknown view {v!r} (known: {', '.join(VIEWS)})", field="views")
     return views
 
 
 def parse_weightings(text: str) -> tuple[str, ...]:
-    weightings = _unique(_items(text, "--weightings"))
+    weightings = _unique(_items(text, "weightings"))
     for w in weightings:
         if w not in WEIGHTINGS:
             raise UsageError(
-                f"unknown weighting {w!r} (known: {', '.join(WEIGHTINGS)})", option="--weightings"
+                f"unknown weighting {w!r} (known: {', '.join(WEIGHTINGS)})", field="weightings"
             )
     return weightings
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
     """``"10"`` -> seeds 0..9; ``"3,7"`` (a comma list) -> exactly those seeds."""
-    items = _items(text, "--seeds")
+    items = _items(text, "seeds")
     try:
         numbers = [int(p) for p in items]
     except ValueError:
-        raise UsageError(f"not an integer in {text!r}", option="--seeds") from None
+        raise UsageError(f"not an integer in {text!r}", field="seeds") from None
     if len(numbers) == 1 and "," not in text:
         if numbers[0] < 1:
-            raise UsageError("the number of seeds must be at least 1", option="--seeds")
+            raise UsageError("the number of seeds must be at least 1", field="seeds")
         return tuple(range(numbers[0]))
     if any(n < 0 for n in numbers):
-        raise UsageError("seeds must be non-negative", option="--seeds")
+        raise UsageError("seeds must be non-negative", field="seeds")
     return _unique(numbers)
 
 
@@ -161,10 +161,10 @@ def build_grid(
     return grid
 
 
-def _items(text: str, option: str) -> list[str]:
+def _items(text: str, name: str) -> list[str]:
     items = [p.strip() for p in text.split(",") if p.strip()]
     if not items:
-        raise UsageError("empty list", option=option)
+        raise UsageError("empty list", field=name)
     return items
 
 

@@ -61,7 +61,7 @@ def write_report(
     if metric not in known:
         raise UsageError(
             f"no stored test score named {metric!r} (stored: {', '.join(known[:12])}…)",
-            option="--metric",
+            field="metric",
         )
     scores = store.scores(metric=metric)
     all_scores = store.scores()

@@ -80,15 +80,15 @@ def train_options(options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     for key in options:
         if key in PER_RUN_FIELDS:
-            raise UsageError(f"{key!r} is set by the grid, not a training option", option="--set")
+            raise UsageError(f"{key!r} is set by the grid, not a training option", field="options")
         if key not in names:
             known = ", ".join(sorted(names - set(PER_RUN_FIELDS)))
-            raise UsageError(f"unknown training option {key!r} (known: {known})", option="--set")
+            raise UsageError(f"unknown training option {key!r} (known: {known})", field="options")
     hints = typing.get_type_hints(TrainConfig)
     options = {key: coerce_option(key, value, hints[key]) for key, value in options.items()}
     if options.get("refit"):
         raise UsageError("studies early-stop every run on the dev split of its seed (the "
-                         "method's protocol); refit is not a study option", option="--set")
+                         "method's protocol); refit is not a study option", field="options")
     full = TrainConfig(**{**options, "refit": False}).to_dict()
     return {k: v for k, v in full.items() if k not in PER_RUN_FIELDS}
 
@@ -104,7 +104,7 @@ def coerce_option(name: str, value: Any, hint: Any) -> Any:
     field is optional. Anything else raises :class:`UsageError` naming ``--set`` and the key."""
 
     def bad(expected: str) -> UsageError:
-        return UsageError(f"{name} must be {expected}, got {value!r}", option="--set")
+        return UsageError(f"{name} must be {expected}, got {value!r}", field="options")
 
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
@@ -208,16 +208,20 @@ def train_one(
     split: Sequence[float] = DEFAULT_PROPORTIONS,
     similarity_batches: int = DEFAULT_BATCHES,
 ) -> RunRecord:
-    """Train, score on test, measure task-gradient similarity (multi-task runs only)."""
-    from pkharvest.training.evaluate import evaluate, flatten_scores
-    from pkharvest.training.trainer import TrainConfig, train
+    """Train and score on test (:func:`pkharvest.training.workflow.run` on the run's matched
+    data), measure task-gradient similarity (multi-task runs only)."""
+    from pkharvest.training.evaluate import flatten_scores
+    from pkharvest.training.sets import TrainingSets
+    from pkharvest.training.trainer import TrainConfig
+    from pkharvest.training.workflow import run
 
     config = TrainConfig(
         view=spec.view, fraction=spec.fraction, weighting=spec.weighting, seed=spec.seed,
         heads=spec.heads, split=tuple(split), **options,
     )  # fmt: skip
-    result = train(data.train, data.dev, config, out_dir=None, progress=False)
-    test_scores = flatten_scores(evaluate(result.tagger, data.test))
+    trained = run(config, TrainingSets(data.train, data.dev, data.test, refit=False))
+    result = trained.result
+    test_scores = flatten_scores(trained.test)
     sims: dict[tuple[str, str], float] = {}
     n_batches = 0
     if spec.multi_task and similarity_batches > 0:
@@ -310,7 +314,7 @@ def _check_matched(
     spec: RunSpec, data: RunData, known: dict[tuple[str, int, float], str]
 ) -> None:
     if not data.test:
-        raise UsageError("the split leaves no test sentences", option="--split")
+        raise UsageError("the split leaves no test sentences", field="split")
     stored = known.get(_group(spec))
     if stored is not None and stored != ids_hash(data.train):
         raise StoreError(

@@ -187,7 +187,7 @@ class RunStore:
             raise UsageError(
                 f"{self.path} holds runs made with other settings ({'; '.join(diffs)}); "
                 "use another --out folder",
-                option="--out",
+                field="out",
             )
 
     def settings(self) -> dict[str, Any]:

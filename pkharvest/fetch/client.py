@@ -116,7 +116,7 @@ def _format_date(value: str | _dt.date | None, name: str) -> str | None:
     text = str(value).strip().replace("-", "/")
     if not _DATE.match(text):
         raise UsageError(
-            f"expected a date as YYYY/MM/DD (or YYYY/MM, YYYY), got {value!r}", option=name
+            f"expected a date as YYYY/MM/DD (or YYYY/MM, YYYY), got {value!r}", field=name
         )
     return text
 
@@ -145,16 +145,16 @@ class EutilsClient:
         post_threshold: int = POST_THRESHOLD,
     ) -> None:
         if record_dir is not None and replay_dir is not None:
-            raise UsageError("use either --record or --replay, not both", option="--replay")
-        # Errors name the command-line option (or environment variable) the value came from.
-        url_option = "--eutils-url" if base_url else ENV_EUTILS_URL
+            raise UsageError("use either --record or --replay, not both", field="replay")
+        # Errors name the field (or environment variable) the value came from.
+        url_field = "eutils_url" if base_url else ENV_EUTILS_URL
         url = base_url or os.environ.get(ENV_EUTILS_URL) or DEFAULT_BASE_URL
         try:
             parsed = urllib.parse.urlparse(url)
         except ValueError:  # e.g. "http://[bad" (an unclosed IPv6 bracket)
             parsed = None
         if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise UsageError(f"not an http(s) URL: {url!r}", option=url_option)
+            raise UsageError(f"not an http(s) URL: {url!r}", field=url_field)
         self.base_url = url if url.endswith("/") else url + "/"
         self.email = email if email is not None else os.environ.get(ENV_EMAIL) or None
         self.api_key = api_key if api_key is not None else os.environ.get(ENV_API_KEY) or None
@@ -307,15 +307,15 @@ class EutilsClient:
         ``crdt``); a missing ``maxdate`` means "up to now" (NCBI needs both, so ``3000`` is
         sent)."""
         if not query or not query.strip():
-            raise UsageError("the PubMed query is empty", option="query")
+            raise UsageError("the PubMed query is empty", field="query")
         if max_results < 1:
-            raise UsageError(f"must be >= 1, got {max_results}", option="max_results")
+            raise UsageError(f"must be >= 1, got {max_results}", field="max_results")
         if datetype not in DATETYPES:
             raise UsageError(
-                f"must be one of {', '.join(DATETYPES)}, got {datetype!r}", option="datetype"
+                f"must be one of {', '.join(DATETYPES)}, got {datetype!r}", field="datetype"
             )
         if not 1 <= page_size <= ESEARCH_PAGE_MAX:
-            raise UsageError(f"must be in 1..{ESEARCH_PAGE_MAX}", option="page_size")
+            raise UsageError(f"must be in 1..{ESEARCH_PAGE_MAX}", field="page_size")
         lo = _format_date(mindate, "mindate")
         hi = _format_date(maxdate, "maxdate")
         base: dict[str, str] = {"db": DB, "term": query.strip(), "usehistory": "y"}
@@ -357,18 +357,18 @@ class EutilsClient:
         skipped; a batch that keeps failing raises :class:`FetchError` naming its PMIDs."""
         if not 1 <= batch_size <= ESEARCH_PAGE_MAX:
             raise UsageError(
-                f"must be in 1..{ESEARCH_PAGE_MAX}, got {batch_size}", option="batch_size"
+                f"must be in 1..{ESEARCH_PAGE_MAX}, got {batch_size}", field="batch_size"
             )
         if isinstance(source, SearchResult) and source.webenv and source.query_key:
             yield from self._fetch_history(source, batch_size)
             return
         ids = source.pmids if isinstance(source, SearchResult) else source
         if isinstance(ids, str):
-            raise UsageError("expected a list of PMIDs, got a single string", option="pmids")
+            raise UsageError("expected a list of PMIDs, got a single string", field="pmids")
         clean = list(dict.fromkeys(str(p).strip() for p in ids if str(p).strip()))
         bad = [p for p in clean if not p.isdigit()]
         if bad:
-            raise UsageError(f"not PubMed IDs: {', '.join(bad[:5])}", option="pmids")
+            raise UsageError(f"not PubMed IDs: {', '.join(bad[:5])}", field="pmids")
         for i in range(0, len(clean), batch_size):
             batch = clean[i : i + batch_size]
             params = {"db": DB, "retmode": "xml", "id": ",".join(batch)}

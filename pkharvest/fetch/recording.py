@@ -26,8 +26,9 @@ from pkharvest.errors import FetchError, UsageError
 logger = logging.getLogger(__name__)
 
 INDEX_FILE = "index.json"
-RECORD_OPTION = "--record"
-REPLAY_OPTION = "--replay"
+#: The fields (HarvestOptions, EutilsClient arguments) a recording's errors name.
+RECORD_FIELD = "record"
+REPLAY_FIELD = "replay"
 RESPONSE_SUFFIX = ".xml"
 EXCLUDED_PARAMS = frozenset({"api_key", "email", "tool"})
 
@@ -81,19 +82,19 @@ class Recorder:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
         if self.directory.exists() and not self.directory.is_dir():
-            raise UsageError(f"{self.directory} is a file, not a folder", option=RECORD_OPTION)
+            raise UsageError(f"{self.directory} is a file, not a folder", field=RECORD_FIELD)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(
                 f"cannot create the recording folder {self.directory}: {exc.strerror or exc}",
-                option=RECORD_OPTION,
+                field=RECORD_FIELD,
             ) from None
         self._lock = threading.Lock()
         index_path = self.directory / INDEX_FILE
         self._index: dict[str, dict[str, object]] = {}
         if index_path.exists():
-            self._index = _load_index(self.directory, RECORD_OPTION)
+            self._index = _load_index(self.directory, RECORD_FIELD)
 
     def save(self, endpoint: str, params: Mapping[str, str], body: bytes) -> Path:
         key = request_key(endpoint, params)
@@ -113,21 +114,21 @@ class Recorder:
             except OSError as exc:
                 raise FetchError(
                     f"cannot write the recording in {self.directory}: {exc.strerror or exc}",
-                    option=RECORD_OPTION,
+                    field=RECORD_FIELD,
                 ) from None
         logger.debug("recorded %s -> %s", endpoint, path.name)
         return path
 
 
-def _load_index(directory: Path, option: str) -> dict[str, dict[str, object]]:
+def _load_index(directory: Path, name: str) -> dict[str, dict[str, object]]:
     path = directory / INDEX_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise FetchError(f"cannot read recording index {path}: {exc}", option=option) from None
+        raise FetchError(f"cannot read recording index {path}: {exc}", field=name) from None
     if not isinstance(data, dict):
         raise FetchError(
-            f"{path} is not a recording index (expected a JSON object)", option=option
+            f"{path} is not a recording index (expected a JSON object)", field=name
         )
     return data
 
@@ -140,10 +141,10 @@ class Replayer:
         if not (self.directory / INDEX_FILE).is_file():
             raise FetchError(
                 f"{self.directory} is not a recording (no {INDEX_FILE}); "
-                f"record one first with {RECORD_OPTION}",
-                option=REPLAY_OPTION,
+                "record one first with --record",
+                field=REPLAY_FIELD,
             )
-        self._index = _load_index(self.directory, REPLAY_OPTION)
+        self._index = _load_index(self.directory, REPLAY_FIELD)
 
     def __len__(self) -> int:
         return len(self._index)
@@ -167,11 +168,11 @@ class Replayer:
             raise FetchError(
                 f"request not in recording {self.directory}: "
                 f"{_describe(endpoint, params)} (key {key})",
-                option=REPLAY_OPTION,
+                field=REPLAY_FIELD,
             )
         try:
             return path.read_bytes()
         except OSError as exc:
             raise FetchError(
-                f"cannot read {path}: {exc.strerror or exc}", option=REPLAY_OPTION
+                f"cannot read {path}: {exc.strerror or exc}", field=REPLAY_FIELD
             ) from None

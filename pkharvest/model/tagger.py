@@ -81,7 +81,7 @@ def check_model_folder(directory: str | Path) -> Path:
     ``--out``, before any training time is spent."""
     d = Path(directory)
     if d.exists() and not d.is_dir():
-        raise ModelError(f"{d} is a file, not a folder", option="--out")
+        raise ModelError(f"{d} is a file, not a folder", field="out")
     if d.is_dir() and any(d.iterdir()):
         try:
             ModelConfig.load(d / CONFIG_FILE)
@@ -91,7 +91,7 @@ def check_model_folder(directory: str | Path) -> Path:
         if not is_model:
             raise ModelError(f"{d} is not empty and does not hold a pkharvest model (no valid "
                              f"{CONFIG_FILE} and {LABELS_FILE}); its files would be "
-                             "overwritten: choose a new or empty folder", option="--out")
+                             "overwritten: choose a new or empty folder", field="out")
     return d
 
 
@@ -117,7 +117,7 @@ def check_device(name: str) -> None:
         torch.device(name)
     except (RuntimeError, ValueError) as exc:
         raise UsageError(f"unknown device {name!r}: use auto, cpu or cuda[:N] ({exc})",
-                         option="--device") from None
+                         field="device") from None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -129,7 +129,7 @@ def resolve_device(name: str) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise UsageError(f"device {name!r} asked for, but torch sees no GPU (torch "
-                         f"{torch.__version__}); use --device cpu", option="--device")
+                         f"{torch.__version__}); use --device cpu", field="device")
     return device
 
 
@@ -167,26 +167,26 @@ class PKTagger:
         source = resolve_encoder(config.encoder)
         if source.startswith(("/", ".", "~")) and not Path(source).expanduser().is_dir():
             raise ModelError(f"encoder folder {source} does not exist (give a model folder or "
-                             "a Hugging Face model name)", option="--encoder")
+                             "a Hugging Face model name)", field="encoder")
         try:
             tokenizer = load_tokenizer(source)
         except (OSError, ValueError) as exc:  # huggingface_hub's validation errors: ValueError
             raise ModelError(f"cannot load encoder {config.encoder!r}: {first_line(exc)}",
-                             option="--encoder") from exc
+                             field="encoder") from exc
         if not getattr(tokenizer, "is_fast", False):
             raise ModelError(f"encoder {config.encoder!r} has no fast tokenizer",
-                             option="--encoder")
+                             field="encoder")
         # windows are framed as [CLS] pieces [SEP] and padded with the pad token
         missing = [name for name in ("cls_token", "sep_token", "pad_token")
                    if getattr(tokenizer, f"{name}_id", None) is None]
         if missing:
             raise ModelError(f"encoder {config.encoder!r} is not a BERT-style encoder: its "
-                             f"tokenizer has no {', '.join(missing)}", option="--encoder")
+                             f"tokenizer has no {', '.join(missing)}", field="encoder")
         try:
             network = MultiTaskTagger(config, pretrained=True)
         except (OSError, ValueError) as exc:
             raise ModelError(f"cannot load encoder {config.encoder!r}: {first_line(exc)}",
-                             option="--encoder") from exc
+                             field="encoder") from exc
         return cls(config, network, tokenizer)
 
     @property
@@ -261,7 +261,7 @@ class PKTagger:
         averaged (a seed ensemble) and given to :meth:`decode`."""
         if batch_size < 1:
             raise ModelError(f"batch size must be positive, got {batch_size}",
-                             option="--batch-size")
+                             field="batch_size")
         texts = [t if isinstance(t, str) else str(t) for t in texts]
         encoded = self.encode(texts, with_targets=False)
         n_tags, n_mt = len(self.tags), len(MTCLS_LABELS)
@@ -365,7 +365,7 @@ class PKTagger:
                                           + "\n", encoding="utf-8")
             (d / CARD_FILE).write_text(self.model_card(), encoding="utf-8")
         except OSError as exc:
-            raise ModelError(f"cannot write model folder {d}: {exc}", option="--out") from exc
+            raise ModelError(f"cannot write model folder {d}: {exc}", field="out") from exc
         logger.info("saved model %s to %s", self.version, d)
         return d
 
@@ -374,20 +374,20 @@ class PKTagger:
         """Rebuild a tagger from its folder (offline). Missing files → ModelError naming one."""
         d = Path(directory)
         if d.is_file():
-            raise ModelError(f"{d} is a file; a model folder is expected", option="--model")
+            raise ModelError(f"{d} is a file; a model folder is expected", field="model")
         if not d.is_dir():
-            raise ModelError(f"model folder {d} does not exist", option="--model")
+            raise ModelError(f"model folder {d} does not exist", field="model")
         for name in REQUIRED_FILES:
             if not (d / name).is_file():
-                raise ModelError(f"model folder {d} is missing {name}", option="--model")
+                raise ModelError(f"model folder {d} is missing {name}", field="model")
         config = ModelConfig.load(d / CONFIG_FILE)
         try:
             labels = json.loads((d / LABELS_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
-            raise ModelError(f"{d / LABELS_FILE}: unreadable ({exc})", option="--model") from exc
+            raise ModelError(f"{d / LABELS_FILE}: unreadable ({exc})", field="model") from exc
         if not isinstance(labels, dict) or not isinstance(labels.get("labels"), list):
             raise ModelError(f"{d / LABELS_FILE}: not a label map (a JSON object with a "
-                             f"\"labels\" list is expected)", option="--model")
+                             f"\"labels\" list is expected)", field="model")
         if tuple(labels["labels"]) != config.labels:
             raise ModelError(f"{d / LABELS_FILE}: labels {labels.get('labels')} do not match "
                              f"{CONFIG_FILE} {list(config.labels)}")
@@ -398,7 +398,7 @@ class PKTagger:
             tokenizer = load_tokenizer(str(d))
         except (OSError, RuntimeError, KeyError, ValueError, SafetensorError) as exc:
             raise ModelError(f"model folder {d} is incompatible or corrupt: {exc}",
-                             option="--model") from exc
+                             field="model") from exc
         metrics: dict[str, Any] = {}
         if (d / METRICS_FILE).is_file():
             try:

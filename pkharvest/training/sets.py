@@ -1,6 +1,7 @@
 """The training, early-stopping and test sentences of a run, from a corpus and a TrainConfig.
 
-One rule shared by ``pkharvest train`` and the benchmarks:
+One rule, applied by :func:`pkharvest.training.workflow.run` for ``pkharvest train``, the
+benchmarks and the tests:
 
 * the corpus is split by article (:func:`~pkharvest.corpus.splits.split_by_article`, split
   seed 13 by default, so every training seed sees the same test articles);

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from pkharvest.corpus.records import VIEWS, Example
+from pkharvest.corpus.splits import DEFAULT_PROPORTIONS
 from pkharvest.errors import UsageError
 from pkharvest.model.config import ALL_HEADS, DEFAULT_ENCODER, ModelConfig
 from pkharvest.model.network import EnsembleTagger
@@ -26,6 +27,7 @@ from pkharvest.model.tagger import (
     to_device,
 )
 from pkharvest.model.weighting import WEIGHTINGS, LossWeighting
+from pkharvest.progress import ProgressEvent, ProgressSink, report
 from pkharvest.training.evaluate import evaluate, get_score
 
 logger = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ class TrainConfig:
     """
 
     view: str = "full"
-    split: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    split: tuple[float, float, float] = DEFAULT_PROPORTIONS
     fraction: float = 1.0
     weighting: str = "fixed"
     seed: int = 13
@@ -100,53 +102,49 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        def bad(option: str, msg: str) -> UsageError:
-            return UsageError(msg, option=option)
+        def bad(name: str, msg: str) -> UsageError:
+            return UsageError(msg, field=name)
 
         if self.view not in VIEWS:
-            raise bad("--view", f"unknown view {self.view!r}; choose from {', '.join(VIEWS)}")
+            raise bad("view", f"unknown view {self.view!r}; choose from {', '.join(VIEWS)}")
         if self.weighting not in WEIGHTINGS:
-            raise bad("--weighting", f"unknown weighting {self.weighting!r}; choose from "
+            raise bad("weighting", f"unknown weighting {self.weighting!r}; choose from "
                       f"{', '.join(WEIGHTINGS)}")
         if len(self.split) != 3 or any(x < 0 for x in self.split) or \
                 abs(sum(self.split) - 1.0) > 1e-6:
-            raise bad("--split", f"need three non-negative proportions summing to 1, got "
+            raise bad("split", f"need three non-negative proportions summing to 1, got "
                       f"{self.split}")
         if not 0.0 < self.fraction <= 1.0:
-            raise bad("--fraction", f"must be in (0, 1], got {self.fraction}")
+            raise bad("fraction", f"must be in (0, 1], got {self.fraction}")
         for name in ("batch_size", "epochs", "eval_steps"):
             if getattr(self, name) < 1:
-                raise bad(f"--{name.replace('_', '-')}", f"must be at least 1, got "
+                raise bad(name, f"must be at least 1, got "
                           f"{getattr(self, name)}")
         for name in ("patience", "min_steps", "average_last"):
             if getattr(self, name) < 0:
-                raise bad(f"--{name.replace('_', '-')}", f"must be >= 0, got "
+                raise bad(name, f"must be >= 0, got "
                           f"{getattr(self, name)}")
         for name in ("lr", "head_lr"):
             if not 0.0 < getattr(self, name) < 1.0:
-                raise bad(f"--{name.replace('_', '-')}", f"must be in (0, 1), got "
+                raise bad(name, f"must be in (0, 1), got "
                           f"{getattr(self, name)}")
         if not 0.0 <= self.warmup < 1.0:
-            raise bad("--warmup", f"must be a fraction of the steps in [0, 1), got {self.warmup}")
+            raise bad("warmup", f"must be a fraction of the steps in [0, 1), got {self.warmup}")
         if self.weight_decay < 0:
-            raise bad("--weight-decay", f"must be >= 0, got {self.weight_decay}")
+            raise bad("weight_decay", f"must be >= 0, got {self.weight_decay}")
         if not 0.0 <= self.augment <= 1.0:
-            raise bad("--augment", f"must be a probability, got {self.augment}")
+            raise bad("augment", f"must be a probability, got {self.augment}")
         if not 0.0 <= self.mention_swap <= 1.0:
-            raise bad("--mention-swap", f"must be a probability, got {self.mention_swap}")
+            raise bad("mention_swap", f"must be a probability, got {self.mention_swap}")
         if self.threads is not None and self.threads < 1:
-            raise bad("--threads", f"must be at least 1, got {self.threads}")
+            raise bad("threads", f"must be at least 1, got {self.threads}")
         if self.grad_clip < 0:
-            raise bad("--grad-clip", f"must be >= 0, got {self.grad_clip}")
+            raise bad("grad_clip", f"must be >= 0, got {self.grad_clip}")
         if not self.encoder:
-            raise bad("--encoder", "must not be empty")
+            raise bad("encoder", "must not be empty")
         check_device(self.device)
-        # ModelConfig checks heads, max_length, dropout.
-        try:
-            self.model_config()
-        except UsageError as exc:
-            raise bad(f"--{(exc.option or 'model').replace('_', '-')}",
-                      str(exc.args[0])) from None
+        # ModelConfig checks heads, max_length, dropout (its errors name those fields).
+        self.model_config()
 
     def model_config(self) -> ModelConfig:
         """The network to build. ``weighting="none"`` is the single-task baseline: only the NER
@@ -278,14 +276,20 @@ def train(
     dev_examples: Sequence[Example],
     config: TrainConfig,
     out_dir: str | Path | None = None,
-    progress: bool = True,
+    progress: ProgressSink | None = None,
 ) -> TrainResult:
     """Fine-tune a multi-task tagger on ``train_examples``, early-stopping on the strict micro
     F1 of ``dev_examples`` (without dev examples: the last epoch is kept). The best weights are
     restored; with ``out_dir`` the model folder is written there. Same seed and data ⇒ same
-    weights (on the same machine and thread count)."""
+    weights (on the same machine and thread count). ``progress`` hears a ``"training"`` event
+    before the first step (``total`` = scheduled steps) and after every optimiser step
+    (``info``: epoch, epochs, step, loss of the step); reporting does not touch the
+    computation.
+
+    :func:`pkharvest.training.workflow.run` wraps this with the data preparation, the test
+    scores and the saving that ``pkharvest train`` performs."""
     if not train_examples:
-        raise UsageError("no training examples", option="--corpus")
+        raise UsageError("no training examples", field="corpus")
     if out_dir is not None:
         check_model_folder(out_dir)  # refuse a folder it would overwrite before training
     if config.ensemble > 1:
@@ -332,71 +336,70 @@ def train(
         scores = evaluate(tagger, dev_examples)
         return get_score(scores, "ner.strict.micro.f1"), scores
 
-    bar = _progress(progress)
-    task = bar.add_task("training", total=total_steps) if bar else None
-    if bar:
-        bar.start()
-    try:
-        for epoch in range(1, epochs + 1):
-            net.train()
-            if config.augment > 0 or config.mention_swap > 0:
-                epoch_examples = [augment_digits(ex, rng) if rng.random() < config.augment
-                                  else ex for ex in train_examples]
-                if config.mention_swap > 0:
-                    epoch_examples = [
-                        swap_mentions(ex, pool, rng) if rng.random() < config.mention_swap
-                        else ex for ex in epoch_examples]
-                windows = [w for s in tagger.encode(epoch_examples) for w in s.windows]
+    report(progress, ProgressEvent("training", total=total_steps,
+                                    info={"epoch": 0, "epochs": epochs, "step": 0}))
+    for epoch in range(1, epochs + 1):
+        net.train()
+        if config.augment > 0 or config.mention_swap > 0:
+            epoch_examples = [augment_digits(ex, rng) if rng.random() < config.augment
+                              else ex for ex in train_examples]
+            if config.mention_swap > 0:
+                epoch_examples = [
+                    swap_mentions(ex, pool, rng) if rng.random() < config.mention_swap
+                    else ex for ex in epoch_examples]
+            windows = [w for s in tagger.encode(epoch_examples) for w in s.windows]
+        else:
+            windows = base_windows
+        batches = _length_bucketed(windows, config.batch_size, gen)
+        sums: dict[str, float] = {t: 0.0 for t in active}
+        total_loss = 0.0
+        for idx in batches:
+            batch = to_device(tagger.collate([windows[i] for i in idx]), device)
+            losses = net.task_losses(batch)
+            loss = weighting({t: losses[t] for t in active})
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(
+                    [p for p in net.parameters() if p.requires_grad], config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            step_loss = float(loss.detach())
+            total_loss += step_loss
+            for t in active:
+                sums[t] += float(losses[t].detach())
+            if progress:
+                progress(ProgressEvent("training", advance=1, total=total_steps,
+                                       info={"epoch": epoch, "epochs": epochs, "step": step,
+                                             "loss": step_loss}))
+        epochs_run = epoch
+        if config.average_last and epoch > epochs - config.average_last:
+            if averaged is None:
+                averaged = torch.optim.swa_utils.AveragedModel(net, use_buffers=False)
+            averaged.update_parameters(net)
+        n_b = max(1, len(batches))
+        record: dict[str, Any] = {
+            "epoch": epoch, "step": step, "loss": total_loss / n_b,
+            "task_losses": {t: v / n_b for t, v in sums.items()},
+            "weights": weighting.weights(),
+        }
+        if dev_examples and (epoch % eval_every == 0 or epoch == epochs):
+            f1, scores = dev_f1()
+            record["dev_f1"] = f1
+            if f1 > best_f1:
+                best_f1, best_epoch, best_scores = f1, epoch, scores
+                best_state = copy.deepcopy(net.state_dict())
+                bad_evals = 0
             else:
-                windows = base_windows
-            batches = _length_bucketed(windows, config.batch_size, gen)
-            sums: dict[str, float] = {t: 0.0 for t in active}
-            total_loss = 0.0
-            for idx in batches:
-                batch = to_device(tagger.collate([windows[i] for i in idx]), device)
-                losses = net.task_losses(batch)
-                loss = weighting({t: losses[t] for t in active})
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(
-                        [p for p in net.parameters() if p.requires_grad], config.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                total_loss += float(loss.detach())
-                for t in active:
-                    sums[t] += float(losses[t].detach())
-                if bar:
-                    bar.update(task, advance=1, description=f"epoch {epoch}/{epochs}")
-            epochs_run = epoch
-            if config.average_last and epoch > epochs - config.average_last:
-                if averaged is None:
-                    averaged = torch.optim.swa_utils.AveragedModel(net, use_buffers=False)
-                averaged.update_parameters(net)
-            n_b = max(1, len(batches))
-            record: dict[str, Any] = {
-                "epoch": epoch, "step": step, "loss": total_loss / n_b,
-                "task_losses": {t: v / n_b for t, v in sums.items()},
-                "weights": weighting.weights(),
-            }
-            if dev_examples and (epoch % eval_every == 0 or epoch == epochs):
-                f1, scores = dev_f1()
-                record["dev_f1"] = f1
-                if f1 > best_f1:
-                    best_f1, best_epoch, best_scores = f1, epoch, scores
-                    best_state = copy.deepcopy(net.state_dict())
-                    bad_evals = 0
-                else:
-                    bad_evals += 1
-                logger.info("epoch %d loss %.4f dev strict F1 %.4f", epoch, record["loss"], f1)
-            history.append(record)
-            if dev_examples and config.patience and bad_evals >= config.patience:
-                logger.info("early stop after epoch %d (best %d)", epoch, best_epoch)
-                break
-    finally:
-        if bar:
-            bar.stop()
+                bad_evals += 1
+            logger.info("epoch %d loss %.4f dev strict F1 %.4f", epoch, record["loss"], f1)
+        history.append(record)
+        if dev_examples and config.patience and bad_evals >= config.patience:
+            logger.info("early stop after epoch %d (best %d)", epoch, best_epoch)
+            break
+    report(progress, ProgressEvent("training", total=total_steps, done=True,
+                                    info={"epoch": epochs_run, "epochs": epochs, "step": step}))
     averaged_epochs = 0
     if averaged is not None:
         # The mean is one more candidate: without a dev split it replaces the last epoch,
@@ -438,7 +441,7 @@ def _train_ensemble(
     dev_examples: Sequence[Example],
     config: TrainConfig,
     out_dir: str | Path | None,
-    progress: bool,
+    progress: ProgressSink | None,
 ) -> TrainResult:
     """``config.ensemble`` single networks (seeds ``seed``, ``seed + 1`` ...), each trained
     as :func:`train` trains one, joined into one seed-ensemble tagger."""
@@ -483,11 +486,3 @@ def _length_bucketed(windows: Sequence[Any], batch_size: int, gen: torch.Generat
     chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     return [chunks[i] for i in torch.randperm(len(chunks), generator=gen).tolist()]
 
-
-def _progress(enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), transient=True)

@@ -1,9 +1,9 @@
 """A loopback stand-in for NCBI E-utilities (ESearch + EFetch on PubMed) for tests.
 
 Real HTTP on 127.0.0.1 (port 0) from a background thread, serving an in-memory set of articles
-that the test builds. Other engineers' tests can use it too::
+that the test builds::
 
-    from eutils_server import EutilsServer, make_article
+    from pkharvest.testing.eutils_server import EutilsServer, make_article
 
     arts = [make_article("101", title="Midazolam PK in neonates", sentences=["CL was 1 L/h."],
                          date="2021/03/04", chemicals=["Midazolam"])]
@@ -12,8 +12,8 @@ that the test builds. Other engineers' tests can use it too::
         ...
         assert server.count("efetch") == 1
 
-or the ``eutils_server`` fixture (``from eutils_server import eutils_server  # noqa: F401``),
-which yields a started, empty server (``server.add(*articles)``).
+or the tests' ``eutils_server`` fixture (tests/conftest.py), which yields a started, empty
+server (``server.add(*articles)``).
 
 What it implements: ESearch (``term`` matched as AND of words against title, abstract, chemicals
 and MeSH, results newest PMID first; ``usehistory=y`` with ``WebEnv``/``QueryKey``; ``retstart``/
@@ -38,12 +38,10 @@ import threading
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
-
-import pytest
 
 FAULT_KINDS = ("429", "500", "503", "slow", "cut", "truncated", "empty", "reset")
 PUBMED_DOCTYPE = (
@@ -571,9 +569,3 @@ class EutilsServer:
         with self.state.lock:
             self.state.requests.clear()
 
-
-@pytest.fixture
-def eutils_server() -> Iterator[EutilsServer]:
-    """A started, empty stand-in (add articles with ``server.add``); stopped afterwards."""
-    with EutilsServer() as server:
-        yield server

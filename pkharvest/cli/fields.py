@@ -1,0 +1,64 @@
+"""The one table from the fields the library's errors name (``PkHarvestError.field``: a
+dataclass field or parameter) to the command-line option or argument a user sets them with.
+
+A field without an entry is shown as the library names it (a training option of
+``experiment run --set``, an environment variable)."""
+
+from __future__ import annotations
+
+from pkharvest.errors import PkHarvestError
+
+FIELD_OPTIONS: dict[str, str] = {
+    "augment": "--augment",
+    "average_last": "--average-last",
+    "batch_size": "--batch-size",
+    "corpus": "--corpus",
+    "db": "--db",
+    "dest": "--dest",
+    "device": "--device",
+    "encoder": "--encoder",
+    "ensemble": "--ensemble",
+    "epochs": "--epochs",
+    "eutils_url": "--eutils-url",
+    "fetch_batch": "--fetch-batch",
+    "format": "--format",
+    "fraction": "--fraction",
+    "fractions": "--fractions",
+    "lr": "--lr",
+    "max_length": "--max-length",
+    "max_results": "--max-results",
+    "mention_swap": "--mention-swap",
+    "metric": "--metric",
+    "min_steps": "--min-steps",
+    "model": "--model",
+    "options": "--set",
+    "out": "--out",
+    "overlap_days": "--overlap-days",
+    "param": "--param",
+    "patience": "--patience",
+    "query": "QUERY",
+    "record": "--record",
+    "refit": "--refit",
+    "replay": "--replay",
+    "seed": "--seed",
+    "seeds": "--seeds",
+    "similarity_batches": "--similarity-batches",
+    "split": "--split",
+    "threshold": "--threshold",
+    "view": "--view",
+    "views": "--views",
+    "weighting": "--weighting",
+    "weightings": "--weightings",
+    "zenodo_url": "--zenodo-url",
+}
+
+
+def option_for(field: str) -> str:
+    """The option (or argument) that sets ``field``; the field itself when none does."""
+    return FIELD_OPTIONS.get(field, field)
+
+
+def cli_message(exc: PkHarvestError) -> str:
+    """``exc`` as the command line reports it: the option in front of the message."""
+    where = exc.option or (option_for(exc.field) if exc.field else None)
+    return f"{where}: {exc.message}" if where else exc.message
