@@ -10,7 +10,9 @@
 * ``no_unit`` -- no unit text (and the parameter is not a fraction, which may be unitless);
 * ``unparsable_unit:<text>`` -- Pint could not read the unit, or it has no PK quantity kind;
 * ``unit_dimension_mismatch:<key>:<unit kind>`` -- the unit does not suit the parameter (the
-  canonical values are then left empty).
+  canonical values are then left empty);
+* ``negative_value:<key>`` -- a value below zero for a parameter that cannot be negative
+  (clearance, volume, half-life, AUC, Cmax ...): kept with its sign, never made positive.
 """
 
 from __future__ import annotations
@@ -91,6 +93,14 @@ def normalise(measurement: Measurement) -> Measurement:
     return m
 
 
+# Kinds whose values may be below zero (a rate of change); every other PK kind cannot.
+_SIGNED_KINDS = frozenset({"concentration_rate", "concentration_rate_molar"})
+
+
+def _negative(m: Measurement) -> bool:
+    return any(isinstance(x, (int, float)) and x < 0 for x in (m.value, m.value_low))
+
+
 def _flag(m: Measurement, flag: str) -> None:
     if flag not in m.flags:
         m.flags.append(flag)
@@ -109,6 +119,9 @@ def _normalise_into(m: Measurement) -> None:
         m.parameter = match.key
         if match.category == "covariate":
             _flag(m, f"covariate:{match.key}")
+        if _negative(m) and not set(match.kinds) & _SIGNED_KINDS:
+            # a clearance, volume, half-life, AUC or Cmax below zero: kept as written, flagged
+            _flag(m, f"negative_value:{match.key}")
 
     unit_text = m.unit_text if isinstance(m.unit_text, str) else None
     if unit_text is None or not unit_text.strip():
