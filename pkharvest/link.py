@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pkharvest.context import context_flags
 from pkharvest.drug import attribute_drug
 from pkharvest.normalise import unit_suits
 from pkharvest.records import Entity, Measurement, Sentence
@@ -702,6 +703,7 @@ def _link(sentence: Sentence, entities: list[Entity]) -> list[Measurement]:
             ) if dev else None,
             measurement_type=mtype,
             unit_text=text[unit.start:unit.end] if unit else None,
+            flags=context_flags(text, value_start, v.end),
         ))
     out.sort(key=lambda m: (m.parameter_start, m.value_start or 0))
     return out

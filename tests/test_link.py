@@ -535,3 +535,25 @@ def test_respectively_follows_the_units_when_the_written_order_contradicts_them(
               "UNITS:L/h/kg", "VALUE:0.34", "UNITS:L/kg")
     assert {(m.parameter_text, m.value_text) for m in ms} == {
         ("t1/2", "12.4"), ("CL", "0.021"), ("V", "0.34")}
+
+
+@pytest.mark.parametrize(("text", "specs", "flag"), [
+    ("The t1/2 at 4 degree C was 187 days in the stability study.",
+     ("PK:t1/2", "VALUE:187", "UNITS:days"), "in_vitro"),
+    ("In vitro, the half-life in human plasma was 12 h.",
+     ("PK:half-life", "VALUE:12", "UNITS:h"), "in_vitro"),
+    ("The clearance agreed with the values given by Hnatowich et al. (130 ml/h).",
+     ("PK:clearance", "VALUE:130", "UNITS:ml/h"), "cited"),
+    ("As reported by previous studies, the clearance was 130 ml/h.",
+     ("PK:clearance", "VALUE:130", "UNITS:ml/h"), "cited"),
+])
+def test_in_vitro_and_cited_values_are_flagged(text: str, specs: tuple[str, ...],
+                                               flag: str) -> None:
+    ms = _one(text, *specs)
+    assert ms and all(flag in m.flags for m in ms)
+
+
+def test_own_value_compared_with_a_cited_one_is_not_flagged() -> None:
+    text = "Clearance was 5.1 L/h, similar to that reported by Smith et al.; V was 40 L."
+    ms = _one(text, "PK:Clearance", "VALUE:5.1", "UNITS:L/h", "PK:V", "VALUE:40", "UNITS:L")
+    assert [m.flags for m in ms] == [[], []]
