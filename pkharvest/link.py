@@ -554,6 +554,12 @@ def _respectively_pairs(text: str, masked: str, pks: list[Entity], centrals: lis
         k = len(vals)
         if k < 2 or len(ps) < k:
             continue
+        names = [" ".join(text[p.start:p.end].lower().split()) for p in ps[-k:]]
+        if any(a.endswith(b) or b.endswith(a)
+               for a, b in itertools.combinations(names, 2)):
+            # "the first and second distribution half-lives … with distribution half-lives of
+            # 0.1 h and 0.75 h, respectively": one parameter named twice, the geometry rules
+            continue
         chosen = _order_by_units(text, ps[-k:], vals, unit_of)
         pairs.extend(zip(chosen, vals, strict=True))
         used.update(id(v) for v in vals)

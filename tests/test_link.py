@@ -557,3 +557,12 @@ def test_own_value_compared_with_a_cited_one_is_not_flagged() -> None:
     text = "Clearance was 5.1 L/h, similar to that reported by Smith et al.; V was 40 L."
     ms = _one(text, "PK:Clearance", "VALUE:5.1", "UNITS:L/h", "PK:V", "VALUE:40", "UNITS:L")
     assert [m.flags for m in ms] == [[], []]
+
+
+def test_respectively_with_one_parameter_named_twice_keeps_the_geometry_rules() -> None:
+    text = ("The first and second distribution half-lives were similar, with distribution "
+            "half-lives of 0.1 h and 0.75 h, respectively.")
+    ms = _one(text, "PK:second distribution half-lives", "PK:distribution half-lives#2",
+              "VALUE:0.1", "UNITS:h#1", "VALUE:0.75", "UNITS:h#2")
+    assert {(m.parameter_text, m.value_text) for m in ms} == {
+        ("distribution half-lives", "0.1"), ("distribution half-lives", "0.75")}
