@@ -26,7 +26,7 @@ from pkharvest.pipeline import (
     refresh_searches,
     run_search,
 )
-from pkharvest.records import Entity, Sentence
+from pkharvest.records import Entity, Measurement, Sentence
 from pkharvest.store import Store
 
 SENTENCES = [
@@ -340,3 +340,24 @@ def test_drug_from_the_query_only_is_a_flagged_last_resort() -> None:
                                            query="vancomycin",
                                            abstract="Artemether-lumefantrine in pregnancy.")
     assert [(m.drug, m.drug_source, m.flags) for m in ms] == [("artemether", "abstract", [])]
+
+
+def test_search_table_at_80_columns_keeps_pmids_and_drugs_whole() -> None:
+    from pkharvest.cli import console
+    from pkharvest.cli.commands_pipeline import _print_measurements
+
+    ms = [Measurement("38012345", 0, "total body clearance", 0, 20, "4.2", 24, 27, 4.2,
+                      unit_text="L/h", parameter="CL", unit="L/h", value_canonical=4.2,
+                      drug="artemether-lumefantrine", drug_source="sentence",
+                      flags=["drug_from_query", "cited"])]
+    old = console.width
+    try:
+        console.width = 80
+        with console.capture() as cap:
+            _print_measurements(ms, "PK measurements for 'vancomycin'")
+    finally:
+        console.width = old
+    lines = cap.get().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert any(line.split()[:2] == ["PMID", "38012345"] for line in lines)
+    assert any(line.split()[:2] == ["drug", "artemether-lumefantrine"] for line in lines)

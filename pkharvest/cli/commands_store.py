@@ -115,7 +115,7 @@ def query_cmd(
         writer.writerows([[_cell(v) for v in r] for r in rows])
         typer.echo(buf.getvalue(), nl=False)
     else:
-        _print_table(f"{query} ({len(rows)} rows)", columns, [[_cell(v) for v in r] for r in rows])
+        print_table(f"{query} ({len(rows)} rows)", columns, [[_cell(v) for v in r] for r in rows])
 
 
 def _parameter_key(name: str, option: str) -> str:
@@ -126,11 +126,12 @@ def _parameter_key(name: str, option: str) -> str:
     return key
 
 
-def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+def print_table(title: str, columns: list[str], rows: list[list[str]],
+                caption: str | None = None) -> None:
     """A table when it fits the console; otherwise one block of ``column  value`` lines per
     row (psql's expanded display), since a wide summary squeezed into 80 columns folds every
     cell to a letter or two."""
-    table = Table(title=title)
+    table = Table(title=title, caption=caption)
     for c in columns:
         table.add_column(c, overflow="fold")
     for r in rows:
@@ -149,6 +150,8 @@ def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
             block.add_row(c, v)
         console.print(Text(f"-[ row {i} ]-", style="dim"))
         console.print(block)
+    if caption:
+        console.print(Text(caption, style="italic"))
 
 
 @app.command("export")
