@@ -184,3 +184,14 @@ def test_per_bsa_clearance_in_the_family_of_clearance() -> None:
     out = normalise(meas("CL", "mL/min/1.73 m2", 100.0))
     assert out.unit == "L/h/1.73 m²" and out.value_canonical == pytest.approx(6.0)
     assert parse_unit(out.unit).factor == pytest.approx(1.0)
+
+
+def test_deviation_in_the_unit_of_the_canonical_value() -> None:
+    from pkharvest.normalise import canonical_deviation
+
+    m = meas("CL", "ml/h/kg", 2194.0, deviation=61.0, deviation_type="SD")
+    factor = parse_unit("ml/h/kg").factor
+    assert canonical_deviation(m, factor) == pytest.approx(0.061)
+    cv = meas("CL", "ml/h/kg", 2194.0, deviation=25.0, deviation_type="CV")
+    assert canonical_deviation(cv, factor) == 25.0  # a CV stays a percentage
+    assert canonical_deviation(meas("CL", "L/h", 1.0), 1.0) is None

@@ -45,6 +45,7 @@ __all__ = [
     "ParameterMatch",
     "QuantityKind",
     "UnitResult",
+    "canonical_deviation",
     "get_registry",
     "lookup_parameter",
     "normalise",
@@ -99,6 +100,20 @@ _SIGNED_KINDS = frozenset({"concentration_rate", "concentration_rate_molar"})
 
 def _negative(m: Measurement) -> bool:
     return any(isinstance(x, (int, float)) and x < 0 for x in (m.value, m.value_low))
+
+
+def canonical_deviation(m: Measurement, factor: float | None) -> float | None:
+    """The deviation of ``m`` in the unit of its canonical value (``factor`` converts the value's
+    unit into it): an SD, SE or "±" deviation is scaled like the value; a CV (``deviation_type``
+    "CV", or a "%" written with the deviation of a value that is no percentage) stays a
+    percentage, unscaled; None without a single-number deviation or a factor."""
+    if m.deviation is None:
+        return None
+    if m.deviation_type == "CV" or (m.deviation_text or "").rstrip().endswith("%"):
+        return _scale(m.deviation, 1.0)
+    if factor is None:
+        return None
+    return _scale(m.deviation, factor)
 
 
 def _flag(m: Measurement, flag: str) -> None:
