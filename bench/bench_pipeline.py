@@ -24,7 +24,13 @@ from pkharvest.corpus.reader import read_corpus
 from pkharvest.corpus.splits import DEFAULT_PROPORTIONS, DEFAULT_SEED, split_by_article
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
 from pkharvest.pipeline import Extractor, load_tagger, run_search
-from pkharvest.scoring import gold_records, measurement_records, score_records
+from pkharvest.scoring import (
+    gold_records,
+    gold_records_with_unit,
+    measurement_records,
+    measurement_records_with_unit,
+    score_records,
+)
 from pkharvest.screen import DEFAULT_THRESHOLD
 from pkharvest.store import Store
 from pkharvest.testing.eutils_server import EutilsServer, make_article
@@ -65,9 +71,10 @@ def main() -> None:
         "filter_kept_negatives": f"{kept_neg}/{len(negatives)}",
     }
     gold = gold_records(split.test)
+    gold_unit = gold_records_with_unit(split.test)
     for name, threshold in (("without_filter", 0.0), ("with_filter", args.threshold)):
         best = float("inf")
-        score = None
+        score = score_unit = None
         sentences = 0
         for _ in range(args.repeat):
             with tempfile.TemporaryDirectory() as tmp, EutilsServer(articles) as server:
@@ -84,13 +91,15 @@ def main() -> None:
                     stored = store.measurements()
                 sentences = summary.sentences
                 score = score_records(measurement_records(stored), gold)
-        assert score is not None
+                score_unit = score_records(measurement_records_with_unit(stored), gold_unit)
+        assert score is not None and score_unit is not None
         out[name] = {
             "seconds": round(best, 3),
             "sentences_per_s": round(sentences / best, 1),
             "record_f1": round(score.f1, 4),
             "record_precision": round(score.precision, 4),
             "record_recall": round(score.recall, 4),
+            "record_f1_with_unit": round(score_unit.f1, 4),
         }
     out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(out, indent=2))

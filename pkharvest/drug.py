@@ -1,37 +1,93 @@
 """Drug attribution: which drug a measurement is about, and how that was decided.
 
-There is no drug dictionary; the lexicon of an article is its MeSH chemical list
-(``Article.chemicals``) plus the words of the search query, and a suffix heuristic recognises
-common drug-name stems (-mycin, -cillin, -azole, -mab, ...). Order of evidence:
+The lexicon of an article is a drug-name vocabulary shipped as package data
+(``pkharvest/resources/drugs/drug_names.txt``: names from the DrugBank Open Data vocabulary by
+way of the ``drug-named-entity-recognition`` package; licence and version in the README beside
+it), the MeSH chemical list and MeSH headings of its PubMed record (``Article.chemicals``,
+``Article.mesh``) and drug-like words of the search query; a suffix heuristic (-mycin, -cillin,
+-azole, -mab, ...) catches names the vocabulary lacks. Order of evidence:
 
-1. ``"sentence"``: the nearest drug mention *before* the parameter in the sentence ("the
-   clearance of X" is handled by step 1b: the first mention after the parameter);
+1. ``"sentence"``: the nearest drug mention *before* the parameter in the sentence (else the
+   first mention after it: "the clearance of X");
 2. ``"title"``: the first drug mention in the article title;
-3. ``"chemicals"``: the first specific entry of the chemical list (class names such as
-   "Anti-Bacterial Agents" are skipped);
-4. ``"query"``: a drug-like word of the query, else its only content word (PK terms, boolean
-   operators and field tags are not content words);
-5. ``(None, "none")``.
+3. ``"abstract"``: the drug the abstract names most often (the first of a tie);
+4. ``"chemicals"``: the first specific entry of the chemical list (class names such as
+   "Anti-Bacterial Agents" are skipped), then ``"mesh"``: the first MeSH heading that is a drug;
+5. ``"query"``: a drug-like word of the query, else its only content word (PK terms, boolean
+   operators and field tags are not content words) -- a last resort, reached only when the
+   sentence, the title and the abstract name no drug; the pipeline flags such a value
+   (``drug_from_query``);
+6. ``(None, "none")``.
 
-Hand-written (no library does this for free text without a dictionary); total: never raises.
+Hand-written (no library attributes a value in free text to a drug); total: never raises.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DRUG_FROM_QUERY",
     "DRUG_SUFFIXES",
     "DrugMention",
     "attribute_drug",
+    "drug_vocabulary",
     "find_drug_mentions",
     "looks_like_drug",
 ]
+
+DRUG_FROM_QUERY = "drug_from_query"  # the flag of a value whose drug only the query named
+_MAX_WORDS = 4  # the longest vocabulary names looked up ("ado-trastuzumab emtansine" is 2)
+_WORD_RE = re.compile(r"[A-Za-z]+")
+
+
+@lru_cache(maxsize=1)
+def drug_vocabulary() -> frozenset[str]:
+    """The shipped drug names, lower-cased (``#`` lines are the header)."""
+    text = (resources.files("pkharvest") / "resources" / "drugs" / "drug_names.txt").read_text(
+        encoding="utf-8"
+    )
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def _vocabulary_mentions(text: str) -> list[DrugMention]:
+    """Vocabulary names in ``text``: runs of up to four words joined by a space or a hyphen
+    (longest first), whole words, case-insensitive; a plural "s" is allowed."""
+    vocab = drug_vocabulary()
+    words = list(_WORD_RE.finditer(text))
+    out: list[DrugMention] = []
+    i = 0
+    while i < len(words):
+        hit = None
+        for n in range(min(_MAX_WORDS, len(words) - i), 0, -1):
+            span = words[i : i + n]
+            gaps = (text[a.end() : b.start()] for a, b in itertools.pairwise(span))
+            if any(g not in (" ", "-") for g in gaps):
+                continue
+            # "artemether-lumefantrine" is two names, "amphotericin b" one
+            name = text[span[0].start() : span[-1].end()].lower()
+            if name not in vocab and name.endswith("s") and name[:-1] in vocab:
+                name = name[:-1]
+            if name in vocab:
+                hit = DrugMention(name, span[0].start(), span[-1].end(), n)
+                break
+        if hit is not None:
+            out.append(hit)
+            i += hit.words
+        else:
+            i += 1
+    return out
 
 DRUG_SUFFIXES: tuple[str, ...] = (
     "mycin",
@@ -270,6 +326,7 @@ class DrugMention:
     name: str
     start: int
     end: int
+    words: int = 1
 
 
 def looks_like_drug(word: str) -> bool:
@@ -327,6 +384,7 @@ def find_drug_mentions(
                     rf"(?<![A-Za-z0-9]){re.escape(form)}s?(?![A-Za-z0-9])", text, re.I
                 ):
                     found.append(DrugMention(name, m.start(), m.end()))
+        found.extend(_vocabulary_mentions(text))
         for m in re.finditer(r"[A-Za-z][A-Za-z\-]{4,}", text):
             if looks_like_drug(m.group(0)):
                 found.append(DrugMention(m.group(0).lower(), m.start(), m.end()))
@@ -348,27 +406,41 @@ def attribute_drug(
     title: str | None = None,
     chemicals: Iterable[str] | None = None,
     query: str | None = None,
+    *,
+    abstract: str | None = None,
+    mesh: Iterable[str] | None = None,
 ) -> tuple[str | None, str]:
     """Which drug a parameter at ``parameter_start`` of ``sentence_text`` is about, and the
-    evidence used: ``"sentence"``, ``"title"``, ``"chemicals"``, ``"query"`` or ``"none"``.
-    Never raises."""
+    evidence used: ``"sentence"``, ``"title"``, ``"abstract"``, ``"chemicals"``, ``"mesh"``,
+    ``"query"`` or ``"none"`` (see the module doc for the order). Never raises."""
     try:
         chems = [c for c in (chemicals or ()) if isinstance(c, str)]
-        mentions = find_drug_mentions(sentence_text, chems, query)
+        headings = [h for h in (mesh or ()) if isinstance(h, str)]
+        lexicon = chems + [h for h in headings if _is_drug_name(h)]
+        mentions = find_drug_mentions(sentence_text, lexicon, query)
         if mentions:
             pos = parameter_start if isinstance(parameter_start, int) else len(sentence_text)
             before = [d for d in mentions if d.end <= pos]
             if before:
                 return before[-1].name, "sentence"
             return mentions[0].name, "sentence"
-        in_title = find_drug_mentions(title or "", chems, query)
+        in_title = find_drug_mentions(title or "", lexicon, query)
         if in_title:
             return in_title[0].name, "title"
+        in_abstract = find_drug_mentions(abstract or "", lexicon, query)
+        if in_abstract:
+            counts = Counter(d.name.lower() for d in in_abstract)
+            top = max(counts.values())
+            first = next(d for d in in_abstract if counts[d.name.lower()] == top)
+            return first.name, "abstract"
         specific = [c.strip() for c in chems if c.strip() and not _GENERIC_CHEMICAL.search(c)]
         if specific:
             return specific[0], "chemicals"
+        drug_headings = [h.strip() for h in headings if _is_drug_name(h)]
+        if drug_headings:
+            return drug_headings[0], "mesh"
         words = _query_words(query)
-        druglike = [w for w in words if looks_like_drug(w)]
+        druglike = [w for w in words if looks_like_drug(w) or w.lower() in drug_vocabulary()]
         if druglike:
             return druglike[0].lower(), "query"
         if len({w.lower() for w in words}) == 1:  # "teicoplanin AND pharmacokinetics"
@@ -376,3 +448,13 @@ def attribute_drug(
     except Exception:  # total by contract
         logger.debug("attribute_drug failed", exc_info=True)
     return None, "none"
+
+
+def _is_drug_name(name: str) -> bool:
+    """A MeSH heading that names a drug: in the vocabulary (its head before a comma or a salt
+    word) or passing the suffix heuristic; class headings never."""
+    n = " ".join(name.lower().split())
+    if not n or _GENERIC_CHEMICAL.search(n):
+        return False
+    head = re.split(r",|\s+(?:hydrochloride|sodium|potassium|sulfate|mesylate|acetate)\b", n)[0]
+    return n in drug_vocabulary() or head.strip() in drug_vocabulary() or looks_like_drug(head)

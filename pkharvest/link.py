@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pkharvest.context import context_flags
 from pkharvest.drug import attribute_drug
 from pkharvest.normalise import unit_suits
 from pkharvest.records import Entity, Measurement, Sentence
@@ -201,6 +202,10 @@ _DEVIATION_TERMS: tuple[tuple[str, str], ...] = (
 )
 
 
+_PM_TERMS = tuple(t for t in _DEVIATION_TERMS if t[1] in ("SD", "SE", "CV"))
+_PM = r"(?:±|∓|\+\s*/?\s*-|\+/−|\+\s*or\s*-)"
+
+
 def _first_term(text: str, terms: Sequence[tuple[str, str]], last: bool = False) -> str | None:
     """The type of the term that occurs first (or last) in ``text``."""
     # Ranked by position; among overlapping terms the longest wins ("geometric mean" over
@@ -254,6 +259,10 @@ def deviation_type(
         found = _first_term(between, _DEVIATION_TERMS)
         if found:
             return found
+        if re.search(_PM, between):
+            # "x ± d": an SD, SE or CV named elsewhere ("mean ± SD"), never a range or CI of
+            # another value of the sentence; "±" when the text does not say which.
+            return _first_term(t, _PM_TERMS) or "±"
         found = _first_term(t, _DEVIATION_TERMS)
         if found:
             return found
@@ -267,6 +276,11 @@ def deviation_type(
 # --------------------------------------------------------------------------------------------
 # Relation rules
 # --------------------------------------------------------------------------------------------
+_UNIT_TAIL_RE = re.compile(
+    r"(?:\s*[./·]\s*|\s*per\s+)(?:kg|m2|m²|1\.73\s*m(?:2|²)?)(?:\s*-1|⁻¹)?(?![A-Za-z0-9])"
+)
+
+
 def _valid(text: str, entities: Iterable[Any]) -> list[Entity]:
     out: list[Entity] = []
     n = len(text)
@@ -277,6 +291,10 @@ def _valid(text: str, entities: Iterable[Any]) -> list[Entity]:
             continue
         if label not in _MASK or not (0 <= start < end <= n):
             continue
+        if label == "UNITS" and (tail := _UNIT_TAIL_RE.match(text, end)):
+            # "liter/h" + ".kg": a unit cut before its per-weight / per-area part would give
+            # a value of the wrong kind (L/h for L/h/kg); take the part in.
+            e = Entity(label, start, tail.end(), text[start:tail.end()])
         out.append(e if isinstance(e, Entity) else Entity(label, start, end, text[start:end]))
     # Drop exact duplicates, keep order by position.
     seen: set[tuple[str, int, int]] = set()
@@ -300,10 +318,14 @@ def _mask(text: str, ents: Sequence[Entity]) -> str:
 
 
 # Deviation syntax between a central value (plus its unit) and the deviation.
-_PM = r"(?:±|∓|\+\s*/?\s*-|\+/−|\+\s*or\s*-)"
 _DEV_PM_RE = re.compile(rf"^\s*(?:{U_}+\s*)?\(?\s*{_PM}\s*$")
 _DEV_PAREN_RE = re.compile(
     rf"^\s*(?:{U_}+\s*)?[(\[]\s*(?:[^()\[\]{P_}{V_};]{{0,45}}?[\s:=,{U_}])?\s*$"
+)
+# "0.115 liter/h.kg (SD, 0.022)" with the unit left untagged: a deviation named in the bracket.
+_DEV_NAMED_RE = re.compile(
+    rf"^\s*[^\s()\[\]{P_}{V_};]{{1,15}}\s*[(\[]\s*(?:S\.?D\.?|S\.?E\.?M?\.?|standard\s+"
+    r"(?:deviation|error)|%\s*CV|CV\s*%?)\s*[,:=]?\s*$", re.I
 )
 # List glue allowed between a value and a unit that it shares with later values.
 _GLUE_WORDS = r"(?:and|or|to|vs\.?|versus|v|from|respectively|between|compared\s+with)"
@@ -389,7 +411,7 @@ def _relations(text: str, ents: list[Entity]) -> list[LinkedRelation]:
         raw_gap = masked[prev.end:cur.start]
         # Balanced brackets inside the gap are asides: "32.3 [coefficient of variation (CV%) 41]".
         gap = raw_gap[:1] + _strip_brackets(raw_gap[1:]) if raw_gap else raw_gap
-        if _DEV_PM_RE.match(gap) or _DEV_PAREN_RE.match(gap):
+        if _DEV_PM_RE.match(gap) or _DEV_PAREN_RE.match(gap) or _DEV_NAMED_RE.match(gap):
             if id(prev) in central_of:  # "5 ± 1 (range 2-9)": second deviation of the same value
                 if not _DEV_PAREN_RE.match(gap):
                     continue
@@ -447,8 +469,14 @@ def _relations(text: str, ents: list[Entity]) -> list[LinkedRelation]:
             if len(gap) <= 40 and not re.search(f"[{P_}{U_}{V_};]", gap):
                 out.append(LinkedRelation(c, nxt, "RELATED"))
 
-    # 4. Central values to parameters.
+    # 4. Central values to parameters. "k parameters … k values, respectively" first: pairwise
+    #    in order (or in the order the units support), whatever lies between the parameters.
     centrals = [v for v in values if id(v) not in central_of]
+    done: set[int] = set()
+    for p, v in _respectively_pairs(text, masked, pks, centrals, unit_of):
+        out.append(LinkedRelation(p, v, "C_VAL"))
+        done.add(id(v))
+    centrals = [v for v in centrals if id(v) not in done]
     groups: list[list[Entity]] = []
     for p in pks:
         if groups and _pk_glue(masked[groups[-1][-1].end:p.start]):
@@ -495,6 +523,75 @@ def _relations(text: str, ents: list[Entity]) -> list[LinkedRelation]:
     return out
 
 
+def _respectively_pairs(text: str, masked: str, pks: list[Entity], centrals: list[Entity],
+                        unit_of: dict[int, Entity]) -> list[tuple[Entity, Entity]]:
+    """"A, B and C were x, y and z, respectively" / "x, y and z for A, B and C, respectively":
+    the k values of the clause that ends in "respectively" go pairwise, in order, to the k
+    parameters listed nearest to them (the geometry rules of step 4 would give all of them to
+    the last parameter when the list is broken by words or abbreviations)."""
+    pairs: list[tuple[Entity, Entity]] = []
+    used: set[int] = set()
+    for r in re.finditer(r"respectively", masked, re.I):
+        clause = max(masked.rfind(";", 0, r.start()), masked.rfind(". ", 0, r.start()),
+                     masked.rfind("respectively", 0, r.start()))
+        begin = clause + 1 if clause >= 0 else 0
+        vals = [v for v in centrals if begin <= v.start and v.end <= r.start()
+                and id(v) not in used]
+        ps = [p for p in pks if begin <= p.start and p.end <= r.start()]
+        if len(vals) < 2 or len(ps) < 2:
+            continue
+        # The two lists must not interleave ("Cmax was 1 and 2, and AUC 3 and 4 in A and B,
+        # respectively" pairs values with groups, not with parameters).
+        if ps[-1].start > vals[-1].end:  # values first, then the parameters
+            ps = [p for p in ps if p.start > vals[-1].end]
+            if any(p.end > vals[0].start for p in pks if p not in ps and p.start >= begin):
+                continue
+        elif ps[0].end <= vals[0].start:  # parameters first, then the values
+            if any(v.start < ps[-1].end for v in vals):
+                continue
+        else:
+            continue
+        k = len(vals)
+        if k < 2 or len(ps) < k:
+            continue
+        names = [" ".join(text[p.start:p.end].lower().split()) for p in ps[-k:]]
+        if any(a.endswith(b) or b.endswith(a)
+               for a, b in itertools.combinations(names, 2)):
+            # "the first and second distribution half-lives … with distribution half-lives of
+            # 0.1 h and 0.75 h, respectively": one parameter named twice, the geometry rules
+            continue
+        chosen = _order_by_units(text, ps[-k:], vals, unit_of)
+        pairs.extend(zip(chosen, vals, strict=True))
+        used.update(id(v) for v in vals)
+    return pairs
+
+
+def _order_by_units(text: str, ps: list[Entity], vals: list[Entity],
+                    unit_of: dict[int, Entity]) -> list[Entity]:
+    """The parameters in written order, unless a unit contradicts its parameter's kind and
+    another order of the same parameters contradicts fewer units (then that order)."""
+
+    def fits(order: Sequence[Entity]) -> tuple[int, int]:
+        good = bad = 0
+        for p, v in zip(order, vals, strict=True):
+            u = unit_of.get(id(v))
+            if u is None:
+                continue
+            ok = unit_suits(text[p.start:p.end], text[u.start:u.end])
+            good += ok is True
+            bad += ok is False
+        return good, bad
+
+    best, (good, bad) = list(ps), fits(ps)
+    if bad == 0 or len(ps) > 6:
+        return best
+    for order in itertools.permutations(ps):
+        g, b = fits(order)
+        if (b, -g) < (bad, -good):
+            best, good, bad = list(order), g, b
+    return best
+
+
 def _fitting_values(text: str, pk: Entity, vals: list[Entity],
                     unit_of: dict[int, Entity]) -> list[Entity]:
     """"The peak concentration at 9.7 h was 23.9 µg/mL": of several values that geometry gives
@@ -539,6 +636,22 @@ def link(sentence: Sentence, entities: Iterable[Entity]) -> list[Measurement]:
         return []
 
 
+def _signed_start(text: str, v: Entity) -> int:
+    """Where a value starts when the tagger left its minus sign out ("was -197 ± 96 mmHg/h",
+    "(−0.4 to 1.2)"): the offset of a "-" or "−" written right before it, after a space, a
+    bracket, "=", ":" or a comma; not after a number ("10-20" is a range) nor after "+" ("+-")."""
+    t = _clean(text)
+    i = v.start
+    if t[i:i + 1] == "-" or i == 0 or t[i - 1] != "-":
+        return i
+    if i >= 2 and t[i - 2] not in " (=:[,;~<>":
+        return i
+    before = t[:i - 1].rstrip()
+    if before and (before[-1].isdigit() or before[-1] in "%)]+±"):
+        return i
+    return i - 1
+
+
 def _link(sentence: Sentence, entities: list[Entity]) -> list[Measurement]:
     text = sentence.text if isinstance(sentence.text, str) else ""
     rels = relations(text, entities)
@@ -557,7 +670,8 @@ def _link(sentence: Sentence, entities: list[Entity]) -> list[Measurement]:
                     key=lambda r: (r.child.start, r.head.start)):
         pk, v = r.head, r.child
         key = (v.start, v.end)
-        value_text = text[v.start:v.end]
+        value_start = _signed_start(text, v)
+        value_text = text[value_start:v.end]
         parsed = parse_value(value_text)
         dev = dev_of.get(key)
         unit = unit_of.get(key)
@@ -580,7 +694,7 @@ def _link(sentence: Sentence, entities: list[Entity]) -> list[Measurement]:
             parameter_start=pk.start,
             parameter_end=pk.end,
             value_text=value_text,
-            value_start=v.start,
+            value_start=value_start,
             value_end=v.end,
             value=parsed.value if parsed else None,
             value_low=parsed.low if parsed else None,
@@ -595,6 +709,7 @@ def _link(sentence: Sentence, entities: list[Entity]) -> list[Measurement]:
             ) if dev else None,
             measurement_type=mtype,
             unit_text=text[unit.start:unit.end] if unit else None,
+            flags=context_flags(text, value_start, v.end),
         ))
     out.sort(key=lambda m: (m.parameter_start, m.value_start or 0))
     return out

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pkharvest import screen
-from pkharvest.drug import attribute_drug
+from pkharvest.drug import DRUG_FROM_QUERY, attribute_drug
 from pkharvest.errors import FetchError, PkHarvestError, UsageError
 from pkharvest.fetch import EutilsClient
 from pkharvest.link import link
@@ -102,6 +102,8 @@ class Extractor:
         title: str = "",
         chemicals: Sequence[str] = (),
         query: str | None = None,
+        abstract: str = "",
+        mesh: Sequence[str] = (),
     ) -> tuple[list[ScoredSentence], list[Mention], list[Measurement]]:
         """Run the model over ``sentences`` (of one article) and link what it finds.
 
@@ -114,12 +116,14 @@ class Extractor:
         predictions = self.tagger.predict([s.text for s in sentences], batch_size=self.batch_size,
                                           drop_unlinked=False)
         return predictions_to_measurements(sentences, predictions, self.threshold, title=title,
-                                           chemicals=chemicals, query=query)
+                                           chemicals=chemicals, query=query, abstract=abstract,
+                                           mesh=mesh)
 
     def process_article(self, article: Article, query: str | None = None) -> ArticleResult:
         sentences = split_article(article)
         scored, mentions, measurements = self.sentences_to_measurements(
-            sentences, title=article.title, chemicals=article.chemicals, query=query
+            sentences, title=article.title, chemicals=article.chemicals, query=query,
+            abstract=article.abstract, mesh=article.mesh,
         )
         return ArticleResult(article, scored, mentions, measurements)
 
@@ -132,10 +136,13 @@ def predictions_to_measurements(
     title: str = "",
     chemicals: Sequence[str] = (),
     query: str | None = None,
+    abstract: str = "",
+    mesh: Sequence[str] = (),
 ) -> tuple[list[ScoredSentence], list[Mention], list[Measurement]]:
     """The model's predictions for ``sentences`` (of one article; every entity, unlinked ones
     included) through the filter (bCLS ``threshold``), link, drug attribution and
-    normalisation."""
+    normalisation. A value whose drug came only from the search query is flagged
+    ``drug_from_query``."""
     decisions = screen.decide([p.pk_probability for p in predictions], threshold)
     scored: list[ScoredSentence] = []
     mentions: list[Mention] = []
@@ -147,8 +154,11 @@ def predictions_to_measurements(
         mentions.extend(Mention(sent.pmid, sent.index, e) for e in pred.entities)
         for m in link(sent, pred.entities):
             m.drug, m.drug_source = attribute_drug(
-                sent.text, m.parameter_start, title=title, chemicals=chemicals, query=query
+                sent.text, m.parameter_start, title=title, chemicals=chemicals, query=query,
+                abstract=abstract, mesh=mesh,
             )
+            if m.drug_source == "query":
+                m.flags.append(DRUG_FROM_QUERY)
             measurements.append(normalise(m))
     return scored, mentions, measurements
 

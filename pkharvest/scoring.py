@@ -6,19 +6,29 @@ written, parsed to numbers (a range as its two ends). Gold records come from the
 ``C_VAL`` relations (PK → VALUE/RANGE); predicted records from
 :class:`~pkharvest.records.Measurement` rows. Precision, recall and F1 are pooled over records
 (sets per article, so a record repeated in one abstract counts once).
+
+A *record with unit* adds the unit of the central value: the gold unit is the ``UNITS`` span of
+the corpus's ``RELATED`` relation to that value, the predicted one ``Measurement.unit_text``;
+both are compared as read by :func:`~pkharvest.normalise.parse_unit` (canonical unit and
+conversion factor, so "mL/min" and "ml/min" agree), the collapsed text when it cannot be read,
+``None`` when there is none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pkharvest.corpus.records import Example
 from pkharvest.link import parse_value
 from pkharvest.normalise.parameters import normalise_parameter
+from pkharvest.normalise.units import parse_unit
 from pkharvest.records import Measurement
 
 Record = tuple[str, str, tuple[float | None, float | None, float | None]]
+UnitKey = tuple[str, float] | str | None
+RecordWithUnit = tuple[str, str, tuple[float | None, float | None, float | None], UnitKey]
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,48 @@ def gold_records(examples: Iterable[Example]) -> set[Record]:
     return out
 
 
+def unit_key(text: str | None) -> UnitKey:
+    """A unit as compared in records with unit (see the module doc)."""
+    if text is None or not text.strip():
+        return None
+    parsed = parse_unit(text)
+    if parsed.ok and parsed.unit is not None and parsed.factor is not None:
+        return (parsed.unit, float(f"{parsed.factor:.6g}"))
+    return " ".join(text.split()).lower()
+
+
+def gold_records_with_unit(examples: Iterable[Example]) -> set[RecordWithUnit]:
+    """:func:`gold_records` with the unit of each central value."""
+    out: set[RecordWithUnit] = set()
+    for ex in examples:
+        units = {
+            (r.child.start, r.child.end): ex.text[r.head.start : r.head.end]
+            for r in ex.relations
+            if r.label == "RELATED" and r.head.label == "UNITS"
+        }
+        for rel in ex.relations:
+            if rel.label != "C_VAL" or rel.head.label != "PK":
+                continue
+            value = _value_key(ex.text[rel.child.start : rel.child.end])
+            if value is None or ex.pmid is None:
+                continue
+            unit = unit_key(units.get((rel.child.start, rel.child.end)))
+            param = parameter_key(ex.text[rel.head.start : rel.head.end])
+            out.add((str(ex.pmid), param, value, unit))
+    return out
+
+
+def measurement_records_with_unit(measurements: Iterable[Measurement]) -> set[RecordWithUnit]:
+    out: set[RecordWithUnit] = set()
+    for m in measurements:
+        value = _value_key(m.value_text)
+        if value is None:
+            continue
+        param = m.parameter or parameter_key(m.parameter_text)
+        out.add((str(m.pmid), param, value, unit_key(m.unit_text)))
+    return out
+
+
 def measurement_records(measurements: Iterable[Measurement]) -> set[Record]:
     out: set[Record] = set()
     for m in measurements:
@@ -79,7 +131,7 @@ def measurement_records(measurements: Iterable[Measurement]) -> set[Record]:
     return out
 
 
-def score_records(predicted: set[Record], gold: set[Record]) -> RecordScore:
+def score_records(predicted: set[Any], gold: set[Any]) -> RecordScore:
     tp = len(predicted & gold)
     fp = len(predicted - gold)
     fn = len(gold - predicted)

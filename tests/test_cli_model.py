@@ -76,6 +76,7 @@ def test_tag_json_and_pretty(model_dir, tmp_path):
     assert [p["text"] for p in json.loads(res.stdout)] == [text, "AUC was 3 mg·h/L."]
     pretty = runner.invoke(app, ["tag", "--model", str(model_dir), text])
     assert pretty.exit_code == 0 and "mention probability" in pretty.output
+    assert "estimated mention count" in pretty.output and "bucket" not in pretty.output
 
 
 def test_errors_name_the_option(tmp_path, tiny_corpus):

@@ -48,8 +48,8 @@ def build_store(db: Path) -> None:
         )
         start += len(text) + 1
     specs = [
-        (0, "clearance", "25.5", "L/h", "clearance", "L/h", 25.5, "mean"),
-        (1, "volume of distribution", "80", "L", "volume", "L", 80.0, "median"),
+        (0, "clearance", "25.5", "L/h", "CL", "L/h", 25.5, "mean"),
+        (1, "volume of distribution", "80", "L", "V", "L", 80.0, "median"),
     ]
     for idx, ptext, vtext, utext, param, unit, canonical, mtype in specs:
         text = SENTENCES[idx]
@@ -80,7 +80,7 @@ def build_store(db: Path) -> None:
     other_text = "Digoxin clearance was 7 L/h."
     other = Article("43", "Digoxin", (AbstractSection(other_text),))
     o_meas = Measurement(
-        "43", 0, "clearance", 8, 17, "7", 22, 23, 7.0, unit_text="L/h", parameter="clearance",
+        "43", 0, "clearance", 8, 17, "7", 22, 23, 7.0, unit_text="L/h", parameter="CL",
         unit="L/h", value_canonical=7.0, drug="digoxin",
     )  # fmt: skip
     with Store(db) as store:
@@ -122,9 +122,9 @@ def test_query_json_matches_the_library(db: Path) -> None:
         columns, rows = store.run_query("parameter_summary", {})
     assert got == [dict(zip(columns, r, strict=True)) for r in rows]
     assert {(r["drug"], r["parameter"]) for r in got} == {
-        ("midazolam", "clearance"),
-        ("midazolam", "volume"),
-        ("digoxin", "clearance"),
+        ("midazolam", "CL"),
+        ("midazolam", "V"),
+        ("digoxin", "CL"),
     }
 
 
@@ -141,6 +141,7 @@ def test_query_csv_with_params(db: Path) -> None:
     assert row["sentence"] == SENTENCES[0]
     assert row["pubmed_url"] == "https://pubmed.ncbi.nlm.nih.gov/42/"
     assert float(row["value_canonical"]) == 25.5
+    assert "--param parameter 'clearance': parameter key CL" in result.stderr
 
 
 def test_query_table_turns_to_row_blocks_when_wider_than_the_console(db: Path) -> None:
@@ -171,8 +172,12 @@ def test_query_table_and_listing(db: Path) -> None:
     ("args", "code", "needle"),
     [
         (["query", "evidence", "-p", "drug=x"], 2, "--param"),
-        (["query", "evidence", "-p", "drug", "-p", "parameter=y"], 2, "key=value"),
-        (["query", "evidence", "-p", "drug=x", "-p", "parameter=y", "-p", "z=1"], 2, "z"),
+        (["query", "evidence", "-p", "drug", "-p", "parameter=CL"], 2, "key=value"),
+        (["query", "evidence", "-p", "drug=x", "-p", "parameter=CL", "-p", "z=1"], 2, "z"),
+        (["query", "evidence", "-p", "drug=x", "-p", "parameter=clearence"], 2,
+         "--param parameter: unknown parameter 'clearence'; nearest keys: CL"),
+        (["export", "--out", "{tmp}/x.csv", "--format", "csv", "--parameter", "clearence"], 2,
+         "--parameter: unknown parameter 'clearence'; nearest keys: CL"),
         (["query", "no_such_query"], 2, "no_such_query"),
         (["query", "runs", "--format", "xml"], 2, "--format"),
         (["export", "--out", "{tmp}/x.xlsx", "--format", "xlsx"], 2, "--format"),
@@ -228,7 +233,8 @@ def test_export_parquet_and_csv(db: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     with out_csv.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert sorted(r["parameter"] for r in rows) == ["clearance", "volume"]
+    assert sorted(r["parameter"] for r in rows) == ["CL", "V"]  # names the vocabulary knows
+    assert "--parameter 'volume': parameter key V" in result.stderr
     assert {r["title"] for r in rows} == {"Midazolam in adults"}
 
 
@@ -242,8 +248,8 @@ def test_show_renders_sentences_mentions_and_measurements(db: Path) -> None:
         assert text in out  # brackets in the text are printed, not read as markup
     assert "(filtered out)" in out  # the third sentence did not pass the classifier
     lines = out.splitlines()
-    cl = next(i for i, line in enumerate(lines) if "clearance (clearance) = 25.5 L/h" in line)
-    vd = next(i for i, line in enumerate(lines) if "volume of distribution (volume) = 80" in line)
+    cl = next(i for i, line in enumerate(lines) if "clearance (CL) = 25.5 L/h" in line)
+    vd = next(i for i, line in enumerate(lines) if "volume of distribution (V) = 80" in line)
     assert lines[cl - 1].strip() == SENTENCES[0]  # listed right below its sentence
     assert lines[vd - 1].strip() == SENTENCES[1]
     assert "checked [by hand]" in lines[vd]

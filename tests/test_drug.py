@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pkharvest.drug import attribute_drug, find_drug_mentions, looks_like_drug
+from pkharvest.drug import (
+    attribute_drug,
+    drug_vocabulary,
+    find_drug_mentions,
+    looks_like_drug,
+)
 
 
 def test_nearest_mention_before_the_parameter_wins() -> None:
@@ -77,3 +82,36 @@ def test_attribute_drug_is_total(sentence: str, pos: int, title: str, chemicals:
     drug, source = attribute_drug(sentence, pos, title, chemicals, query)
     assert source in {"sentence", "title", "chemicals", "query", "none"}
     assert (drug is None) == (source == "none")
+
+
+def test_vocabulary_names_drugs_the_suffixes_miss() -> None:
+    s = "Lumefantrine AUC was 580 mg·h/L and artemether AUC 0.3 mg·h/L."
+    assert attribute_drug(s, s.index("AUC"), "", [], "vancomycin") == ("lumefantrine", "sentence")
+    assert attribute_drug(s, s.rindex("AUC"), "", [], "vancomycin") == ("artemether", "sentence")
+    assert "lumefantrine" in drug_vocabulary() and "creatinine" not in drug_vocabulary()
+
+
+def test_query_is_a_last_resort_after_the_title_and_abstract() -> None:
+    s = "The AUC was 580 mg·h/L."
+    title = "Pharmacokinetics in pregnant women with malaria"
+    abstract = "Artemether-lumefantrine is given twice daily. Lumefantrine exposure was low."
+    got = attribute_drug(s, 4, title, [], "vancomycin", abstract=abstract)
+    assert got == ("lumefantrine", "abstract")
+    assert attribute_drug(s, 4, title, [], "vancomycin") == ("vancomycin", "query")
+
+
+def test_mesh_headings_that_name_drugs() -> None:
+    s = "The AUC was 580 mg·h/L."
+    mesh = ["Humans", "Antimalarials", "Lumefantrine", "Pregnancy"]
+    assert attribute_drug(s, 4, "", [], "vancomycin", mesh=mesh) == ("Lumefantrine", "mesh")
+    s = "Lumefantrine AUC was 580 mg·h/L."  # a MeSH heading is a lexicon name in the sentence
+    assert attribute_drug(s, 13, "", [], None, mesh=mesh)[1] == "sentence"
+
+
+def test_vocabulary_file_states_its_source_and_licence() -> None:
+    from importlib import resources
+
+    folder = resources.files("pkharvest") / "resources" / "drugs"
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    header = (folder / "drug_names.txt").read_text(encoding="utf-8").splitlines()[0]
+    assert "2.0.9" in readme and "CC0" in readme and "2.0.9" in header

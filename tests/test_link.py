@@ -464,3 +464,105 @@ def test_bench_script_reports_a_missing_model(corpus_path: Path, tmp_path: Path,
     # imports torch/transformers (≈20 s): a folder that is not a model is reported, not raised
     assert _bench_module().main(["--corpus", str(corpus_path), "--model", str(tmp_path)]) == 2
     assert "model not usable" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------------
+# Values that must not be stored wrong silently
+# --------------------------------------------------------------------------------------------
+def _one(text: str, *specs: str) -> list[Measurement]:
+    return link(Sentence("1", 0, text, 0, len(text)), ents(text, *specs))
+
+
+def test_minus_sign_left_out_of_the_value_span_is_kept() -> None:
+    text = "The change in MAP was -197 +- 96 mmHg/h, and 5-10 h later it was −3.5 mmHg/h."
+    ms = _one(text, "PK:change in MAP", "VALUE:197", "VALUE:96", "UNITS:mmHg/h#1",
+              "VALUE:3.5", "UNITS:mmHg/h#2")
+    by_value = {m.value: m for m in ms}
+    assert set(by_value) == {-197.0, -3.5}
+    assert by_value[-197.0].value_text == "-197"
+    assert text[by_value[-197.0].value_start:by_value[-197.0].value_end] == "-197"
+    # a range "5-10" or a deviation "+- 96" is no minus sign
+    assert parse_value("5-10") == parse_value("5 - 10")
+    assert by_value[-197.0].deviation == 96.0
+
+
+def test_plus_minus_deviation_has_a_type() -> None:
+    text = "CL was 2.194 +- 0.061 L/h/kg and V 0.4 ± 0.1 L/kg (range of doses 1-2 mg/kg)."
+    ms = _one(text, "PK:CL", "VALUE:2.194", "VALUE:0.061", "UNITS:L/h/kg", "PK:V", "VALUE:0.4",
+              "VALUE:0.1", "UNITS:L/kg")
+    assert [m.deviation_type for m in ms] == ["±", "±"]
+    text = "CL was 2.194 +- 0.061 L/h/kg (mean +- SD)."
+    ms = _one(text, "PK:CL", "VALUE:2.194", "VALUE:0.061", "UNITS:L/h/kg")
+    assert ms[0].deviation_type == "SD"
+
+
+@pytest.mark.parametrize("unit", ["UNITS:liter/h", "UNITS:liter/h.kg", None])
+def test_sd_in_brackets_after_a_unit_is_the_deviation(unit: str | None) -> None:
+    text = "Total body clearance was 0.115 liter/h.kg (SD, 0.022)."
+    specs = ["PK:Total body clearance", "VALUE:0.115", "VALUE:0.022"] + ([unit] if unit else [])
+    ms = _one(text, *specs)
+    assert len(ms) == 1
+    assert (ms[0].value, ms[0].deviation, ms[0].deviation_type) == (0.115, 0.022, "SD")
+    if unit:  # a unit cut before ".kg" is taken whole
+        assert ms[0].unit_text == "liter/h.kg"
+
+
+@pytest.mark.parametrize("text", [
+    "The maximum concentration (Cmax), area under the curve (AUC0-24), volume of distribution "
+    "(V), clearance (CL) and half-life (t1/2) were 28.6 mg/L, 262.4 mg×h/L, 340.2 mL/kg, "
+    "0.021 L/h/kg and 11.8 h, respectively.",
+    "The AUC0-24, V in the elderly, CL after the first dose and t1/2 were 262.4 mg×h/L, "
+    "340.2 mL/kg, 0.021 L/h/kg and 11.8 h, respectively.",
+    "Values of 262.4 mg×h/L, 340.2 mL/kg, 0.021 L/h/kg and 11.8 h were found for AUC0-24, "
+    "the V in the elderly, the CL after the first dose and t1/2, respectively.",
+])
+def test_respectively_links_parameters_and_values_pairwise(text: str) -> None:
+    specs = ["PK:AUC0-24", "PK:V", "PK:CL", "PK:t1/2", "VALUE:262.4", "UNITS:mg×h/L",
+             "VALUE:340.2", "UNITS:mL/kg", "VALUE:0.021", "UNITS:L/h/kg", "VALUE:11.8",
+             "UNITS:h"]
+    if "Cmax" in text:
+        specs += ["PK:Cmax", "VALUE:28.6", "UNITS:mg/L"]
+    pairs = {(m.parameter_text, m.value_text) for m in _one(text, *specs)}
+    expected = {("AUC0-24", "262.4"), ("V", "340.2"), ("CL", "0.021"), ("t1/2", "11.8")}
+    if "Cmax" in text:
+        expected.add(("Cmax", "28.6"))
+    assert pairs == expected
+
+
+def test_respectively_follows_the_units_when_the_written_order_contradicts_them() -> None:
+    text = "CL, V and t1/2 were 12.4 h, 0.021 L/h/kg and 0.34 L/kg, respectively."
+    ms = _one(text, "PK:CL", "PK:V", "PK:t1/2", "VALUE:12.4", "UNITS:h", "VALUE:0.021",
+              "UNITS:L/h/kg", "VALUE:0.34", "UNITS:L/kg")
+    assert {(m.parameter_text, m.value_text) for m in ms} == {
+        ("t1/2", "12.4"), ("CL", "0.021"), ("V", "0.34")}
+
+
+@pytest.mark.parametrize(("text", "specs", "flag"), [
+    ("The t1/2 at 4 degree C was 187 days in the stability study.",
+     ("PK:t1/2", "VALUE:187", "UNITS:days"), "in_vitro"),
+    ("In vitro, the half-life in human plasma was 12 h.",
+     ("PK:half-life", "VALUE:12", "UNITS:h"), "in_vitro"),
+    ("The clearance agreed with the values given by Hnatowich et al. (130 ml/h).",
+     ("PK:clearance", "VALUE:130", "UNITS:ml/h"), "cited"),
+    ("As reported by previous studies, the clearance was 130 ml/h.",
+     ("PK:clearance", "VALUE:130", "UNITS:ml/h"), "cited"),
+])
+def test_in_vitro_and_cited_values_are_flagged(text: str, specs: tuple[str, ...],
+                                               flag: str) -> None:
+    ms = _one(text, *specs)
+    assert ms and all(flag in m.flags for m in ms)
+
+
+def test_own_value_compared_with_a_cited_one_is_not_flagged() -> None:
+    text = "Clearance was 5.1 L/h, similar to that reported by Smith et al.; V was 40 L."
+    ms = _one(text, "PK:Clearance", "VALUE:5.1", "UNITS:L/h", "PK:V", "VALUE:40", "UNITS:L")
+    assert [m.flags for m in ms] == [[], []]
+
+
+def test_respectively_with_one_parameter_named_twice_keeps_the_geometry_rules() -> None:
+    text = ("The first and second distribution half-lives were similar, with distribution "
+            "half-lives of 0.1 h and 0.75 h, respectively.")
+    ms = _one(text, "PK:second distribution half-lives", "PK:distribution half-lives#2",
+              "VALUE:0.1", "UNITS:h#1", "VALUE:0.75", "UNITS:h#2")
+    assert {(m.parameter_text, m.value_text) for m in ms} == {
+        ("distribution half-lives", "0.1"), ("distribution half-lives", "0.75")}

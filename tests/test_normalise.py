@@ -164,3 +164,34 @@ def test_normalise_never_raises(
         assert v is None or math.isfinite(v)
     if out.value_canonical is not None:
         assert out.unit is not None
+
+
+@pytest.mark.parametrize(("parameter", "unit"), [
+    ("clearance", "mL/min"), ("volume of distribution", "L"), ("half-life", "h"),
+    ("AUC", "mg·h/L"), ("Cmax", "ng/mL"),
+])
+def test_negative_value_of_a_parameter_that_cannot_be_negative_is_flagged(
+    parameter: str, unit: str
+) -> None:
+    out = normalise(meas(parameter, unit, -2.0))
+    assert out.value == -2.0 and out.value_canonical is not None and out.value_canonical < 0
+    assert any(f.startswith("negative_value:") for f in out.flags)
+    assert not any(f.startswith("negative_value:") for f in normalise(meas(parameter, unit,
+                                                                         2.0)).flags)
+
+
+def test_per_bsa_clearance_in_the_family_of_clearance() -> None:
+    out = normalise(meas("CL", "mL/min/1.73 m2", 100.0))
+    assert out.unit == "L/h/1.73 m²" and out.value_canonical == pytest.approx(6.0)
+    assert parse_unit(out.unit).factor == pytest.approx(1.0)
+
+
+def test_deviation_in_the_unit_of_the_canonical_value() -> None:
+    from pkharvest.normalise import canonical_deviation
+
+    m = meas("CL", "ml/h/kg", 2194.0, deviation=61.0, deviation_type="SD")
+    factor = parse_unit("ml/h/kg").factor
+    assert canonical_deviation(m, factor) == pytest.approx(0.061)
+    cv = meas("CL", "ml/h/kg", 2194.0, deviation=25.0, deviation_type="CV")
+    assert canonical_deviation(cv, factor) == 25.0  # a CV stays a percentage
+    assert canonical_deviation(meas("CL", "L/h", 1.0), 1.0) is None

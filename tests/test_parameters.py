@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pkharvest.errors import UsageError
 from pkharvest.normalise.parameters import (
     BY_KEY,
     FUZZY_THRESHOLD,
@@ -14,6 +15,7 @@ from pkharvest.normalise.parameters import (
     lookup_parameter,
     normalise_parameter,
     normalise_text,
+    resolve_parameter_name,
     unit_fits,
 )
 from pkharvest.normalise.units import KINDS, get_registry, parse_unit
@@ -208,3 +210,17 @@ def test_corpus_pk_mentions_are_mostly_in_the_vocabulary(corpus_path: Path) -> N
                 hit += normalise_parameter(r["text"][sp["start"] : sp["end"]]) is not None
     print(f"\nPK mentions matched: {hit}/{total} = {hit / total:.1%}")
     assert total > 0 and hit / total >= 0.80
+
+
+@pytest.mark.parametrize(("typed", "key"), [
+    ("clearance", "CL"), ("CL", "CL"), ("cl", "CL"), ("Vd", "V"), ("volume of distribution", "V"),
+    ("half-life", "t1/2"), ("halflife", "t1/2"), ("t1/2", "t1/2"), ("AUC", "AUC"),
+])
+def test_a_parameter_name_a_user_types_resolves_to_its_key(typed: str, key: str) -> None:
+    assert resolve_parameter_name(typed).key == key
+
+
+def test_an_unknown_parameter_name_is_an_error_naming_the_nearest_keys() -> None:
+    with pytest.raises(UsageError, match=r"unknown parameter 'clearence'; nearest keys: CL") as e:
+        resolve_parameter_name("clearence", option="--parameter")
+    assert e.value.option == "--parameter"

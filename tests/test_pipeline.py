@@ -17,9 +17,15 @@ from typer.testing import CliRunner
 from pkharvest.cli import app
 from pkharvest.errors import FetchError
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
-from pkharvest.model.tagger import PKTagger
-from pkharvest.pipeline import Extractor, refresh_searches, run_search
+from pkharvest.model.tagger import PKTagger, SentencePrediction
+from pkharvest.pipeline import (
+    Extractor,
+    predictions_to_measurements,
+    refresh_searches,
+    run_search,
+)
 from pkharvest.progress import ProgressEvent
+from pkharvest.records import Entity, Measurement, Sentence
 from pkharvest.store import Store
 from pkharvest.testing.eutils_server import EutilsServer, make_article
 
@@ -307,3 +313,45 @@ def test_refresh_overlap_days_has_an_upper_bound(tmp_path: Path, tagger_dir: Pat
         with pytest.raises(UsageError, match="overlap_days"):
             refresh_searches(store, _client(server), extractor, overlap_days=10**8)
     assert len(summaries) == 1 and esearch[0].params.get("mindate") == "1924/01/27"
+
+
+def _predicted(text: str, *spans: tuple[str, str]) -> SentencePrediction:
+    ents = [Entity(label, text.index(s), text.index(s) + len(s), s) for label, s in spans]
+    return SentencePrediction(text, ents, 1.0, 0)
+
+
+def test_drug_from_the_query_only_is_a_flagged_last_resort() -> None:
+    texts = ["Lumefantrine AUC was 580 mg·h/L.", "The AUC was 610 mg·h/L."]
+    sentences = [Sentence("7", i, t, 0, len(t)) for i, t in enumerate(texts)]
+    preds = [_predicted(t, ("PK", "AUC"), ("VALUE", v), ("UNITS", "mg·h/L"))
+             for t, v in zip(texts, ("580", "610"), strict=True)]
+    _, _, ms = predictions_to_measurements(sentences, preds, 0.5, title="A report",
+                                           query="vancomycin")
+    got = [(m.drug, m.drug_source, "drug_from_query" in m.flags) for m in ms]
+    assert got == [("lumefantrine", "sentence", False), ("vancomycin", "query", True)]
+    # the abstract names the drug: the query is not used
+    _, _, ms = predictions_to_measurements(sentences[1:], preds[1:], 0.5, title="A report",
+                                           query="vancomycin",
+                                           abstract="Artemether-lumefantrine in pregnancy.")
+    assert [(m.drug, m.drug_source, m.flags) for m in ms] == [("artemether", "abstract", [])]
+
+
+def test_search_table_at_80_columns_keeps_pmids_and_drugs_whole() -> None:
+    from pkharvest.cli import console
+    from pkharvest.cli.commands_pipeline import _print_measurements
+
+    ms = [Measurement("38012345", 0, "total body clearance", 0, 20, "4.2", 24, 27, 4.2,
+                      unit_text="L/h", parameter="CL", unit="L/h", value_canonical=4.2,
+                      drug="artemether-lumefantrine", drug_source="sentence",
+                      flags=["drug_from_query", "cited"])]
+    old = console.width
+    try:
+        console.width = 80
+        with console.capture() as cap:
+            _print_measurements(ms, "PK measurements for 'vancomycin'")
+    finally:
+        console.width = old
+    lines = cap.get().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    assert any(line.split()[:2] == ["PMID", "38012345"] for line in lines)
+    assert any(line.split()[:2] == ["drug", "artemether-lumefantrine"] for line in lines)

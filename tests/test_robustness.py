@@ -476,10 +476,17 @@ def test_query_param_values_are_bound_not_spliced(filled_db: Path, value: str) -
     result = runner.invoke(
         app,
         ["query", "parameter_summary", "--db", str(filled_db), "--param", f"drug={value}",
-         "--param", f"parameter={value}", "--format", "json"],
+         "--param", "parameter=CL", "--format", "json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == []
+    # as a parameter name it is no name the vocabulary knows: a one-line usage error
+    result = runner.invoke(
+        app,
+        ["query", "parameter_summary", "--db", str(filled_db), "--param", "drug=x",
+         "--param", f"parameter={value}", "--format", "json"],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "unknown parameter" in result.output
     assert filled_db.read_bytes() == before
     assert _content(filled_db)["counts"] == counts
 

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from pkharvest.cli import app, console, err_console, handle_errors, utf8_argument
 from pkharvest.cli.progress import training_progress
+from pkharvest.corpus.labels import MENTION_BUCKET_NAMES
 from pkharvest.corpus.records import VIEWS
 from pkharvest.corpus.splits import DEFAULT_SPLIT
 from pkharvest.errors import UsageError
@@ -216,4 +217,12 @@ def tag_cmd(
             console.print(f"  {e.label:<8} {e.start:>4}-{e.end:<4} {e.score:.2f}  {e.text}",
                           highlight=False, markup=False)
         console.print(Text(f"  mention probability {p.pk_probability:.2f}, "
-                           f"mentions bucket {p.mention_bucket}", style="dim"))
+                           f"{_mention_count(p.mention_bucket)}", style="dim"))
+
+
+def _mention_count(bucket: int) -> str:
+    """The mCLS head's estimate in words: how many mentions the model expects (the bucket
+    index of MENTION_BUCKETS, as "0", "1", "2", "3-4", "5+")."""
+    names = MENTION_BUCKET_NAMES
+    name = names[bucket] if 0 <= bucket < len(names) else str(bucket)
+    return f"estimated mention count {name} (mCLS head)"

@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from pkharvest.cli import app, console, err_console, handle_errors, utf8_argument
+from pkharvest.cli.commands_store import print_table
 from pkharvest.cli.progress import ProgressView
 from pkharvest.errors import UsageError
 from pkharvest.harvest_options import HarvestOptions
@@ -104,29 +105,23 @@ def _progress(enabled: bool) -> Iterator[ProgressView | None]:
         yield view
 
 
-def _table(measurements: list[Measurement], title: str) -> Table:
-    table = Table(title=title, show_lines=False)
-    for col in ("PMID", "drug", "parameter", "as written", "value", "unit", "canonical", "flags"):
-        table.add_column(col, overflow="fold")
+def _print_measurements(measurements: list[Measurement], title: str) -> None:
+    """The measurements as a table when it fits the console, else one block per row (as
+    ``query`` does): at 80 columns eight columns would break PMIDs and drug names."""
+    columns = ["PMID", "drug", "parameter", "as written", "value", "unit", "canonical", "flags"]
+    rows = []
     for m in measurements[:TABLE_ROWS]:
         canonical = ""
         if m.value_canonical is not None:
             canonical = f"{m.value_canonical:.4g} {m.unit or ''}"
         elif m.value_low_canonical is not None and m.value_high_canonical is not None:
             canonical = f"{m.value_low_canonical:.4g}–{m.value_high_canonical:.4g} {m.unit or ''}"
-        table.add_row(
-            m.pmid,
-            m.drug or "",
-            m.parameter or "?",
-            m.parameter_text,
-            m.value_text or "",
-            m.unit_text or "",
-            canonical,
-            ", ".join(m.flags),
-        )
+        rows.append([m.pmid, m.drug or "", m.parameter or "?", m.parameter_text,
+                     m.value_text or "", m.unit_text or "", canonical, ", ".join(m.flags)])
+    caption = None
     if len(measurements) > TABLE_ROWS:
-        table.caption = f"first {TABLE_ROWS} of {len(measurements)}; query the store for all"
-    return table
+        caption = f"first {TABLE_ROWS} of {len(measurements)}; query the store for all"
+    print_table(title, columns, rows, caption)
 
 
 @app.command("search")
@@ -173,7 +168,7 @@ def search(
         }
         sys.stdout.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
         return
-    console.print(_table(summary.measurements, f"PK measurements for {query!r}"))
+    _print_measurements(summary.measurements, f"PK measurements for {query!r}")
     c = summary.counts()
     console.print(
         f"{c['hits']} hits, {c['articles_fetched']} articles processed "

@@ -19,8 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from pkharvest import records
-from pkharvest.cli import app, console, handle_errors, utf8_argument
+from pkharvest.cli import app, console, err_console, handle_errors, utf8_argument
 from pkharvest.errors import UsageError
+from pkharvest.normalise.parameters import resolve_parameter_name
 from pkharvest.store import EXPORT_FORMATS, ArticleView, Store, list_queries
 
 QUERY_FORMATS = ("table", "csv", "json")
@@ -96,6 +97,8 @@ def query_cmd(
     if fmt not in QUERY_FORMATS:
         raise UsageError(f"must be one of {', '.join(QUERY_FORMATS)}", option="--format")
     params = parse_params(param)
+    if "parameter" in params:  # any spelling the vocabulary knows: "clearance" is the key CL
+        params["parameter"] = _parameter_key(params["parameter"], "--param parameter")
     if query is None:
         _print_queries()
         return
@@ -113,14 +116,23 @@ def query_cmd(
         writer.writerows([[_cell(v) for v in r] for r in rows])
         typer.echo(buf.getvalue(), nl=False)
     else:
-        _print_table(f"{query} ({len(rows)} rows)", columns, [[_cell(v) for v in r] for r in rows])
+        print_table(f"{query} ({len(rows)} rows)", columns, [[_cell(v) for v in r] for r in rows])
 
 
-def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+def _parameter_key(name: str, option: str) -> str:
+    """The stored key for a parameter name a user typed, said on stderr when it differs."""
+    key = resolve_parameter_name(name, option=option).key
+    if key != name:
+        err_console.print(f"{option} {name!r}: parameter key {key}", highlight=False)
+    return key
+
+
+def print_table(title: str, columns: list[str], rows: list[list[str]],
+                caption: str | None = None) -> None:
     """A table when it fits the console; otherwise one block of ``column  value`` lines per
     row (psql's expanded display), since a wide summary squeezed into 80 columns folds every
     cell to a letter or two."""
-    table = Table(title=title)
+    table = Table(title=title, caption=caption)
     for c in columns:
         table.add_column(c, overflow="fold")
     for r in rows:
@@ -139,6 +151,8 @@ def _print_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
             block.add_row(c, v)
         console.print(Text(f"-[ row {i} ]-", style="dim"))
         console.print(block)
+    if caption:
+        console.print(Text(caption, style="italic"))
 
 
 @app.command("export")
@@ -149,14 +163,17 @@ def export_cmd(
     fmt: str = typer.Option("parquet", "--format", "-f", help="parquet or csv."),
     drug: list[str] = typer.Option([], "--drug", help="Only this drug (repeat; any case)."),
     parameter: list[str] = typer.Option(
-        [], "--parameter", help="Only this canonical parameter, e.g. clearance (repeat)."
+        [], "--parameter",
+        help="Only this parameter (repeat): a key (CL) or any name the vocabulary knows"
+        " (clearance, Vd, half-life).",
     ),
 ) -> None:
     """Export measurements with their sentence, article and run provenance to Parquet or CSV."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"must be one of {', '.join(EXPORT_FORMATS)}", option="--format")
+    keys = [_parameter_key(p, "--parameter") for p in parameter]
     with Store(db, read_only=True) as store:
-        n = store.export(out, fmt, drugs=drug, parameters=parameter)
+        n = store.export(out, fmt, drugs=drug, parameters=keys)
     console.print(f"Exported {n} measurement(s) to {out}", highlight=False)
 
 

@@ -10,7 +10,9 @@
 * ``no_unit`` -- no unit text (and the parameter is not a fraction, which may be unitless);
 * ``unparsable_unit:<text>`` -- Pint could not read the unit, or it has no PK quantity kind;
 * ``unit_dimension_mismatch:<key>:<unit kind>`` -- the unit does not suit the parameter (the
-  canonical values are then left empty).
+  canonical values are then left empty);
+* ``negative_value:<key>`` -- a value below zero for a parameter that cannot be negative
+  (clearance, volume, half-life, AUC, Cmax ...): kept with its sign, never made positive.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ __all__ = [
     "ParameterMatch",
     "QuantityKind",
     "UnitResult",
+    "canonical_deviation",
     "get_registry",
     "lookup_parameter",
     "normalise",
@@ -91,6 +94,28 @@ def normalise(measurement: Measurement) -> Measurement:
     return m
 
 
+# Kinds whose values may be below zero (a rate of change); every other PK kind cannot.
+_SIGNED_KINDS = frozenset({"concentration_rate", "concentration_rate_molar"})
+
+
+def _negative(m: Measurement) -> bool:
+    return any(isinstance(x, (int, float)) and x < 0 for x in (m.value, m.value_low))
+
+
+def canonical_deviation(m: Measurement, factor: float | None) -> float | None:
+    """The deviation of ``m`` in the unit of its canonical value (``factor`` converts the value's
+    unit into it): an SD, SE or "±" deviation is scaled like the value; a CV (``deviation_type``
+    "CV", or a "%" written with the deviation of a value that is no percentage) stays a
+    percentage, unscaled; None without a single-number deviation or a factor."""
+    if m.deviation is None:
+        return None
+    if m.deviation_type == "CV" or (m.deviation_text or "").rstrip().endswith("%"):
+        return _scale(m.deviation, 1.0)
+    if factor is None:
+        return None
+    return _scale(m.deviation, factor)
+
+
 def _flag(m: Measurement, flag: str) -> None:
     if flag not in m.flags:
         m.flags.append(flag)
@@ -109,6 +134,9 @@ def _normalise_into(m: Measurement) -> None:
         m.parameter = match.key
         if match.category == "covariate":
             _flag(m, f"covariate:{match.key}")
+        if _negative(m) and not set(match.kinds) & _SIGNED_KINDS:
+            # a clearance, volume, half-life, AUC or Cmax below zero: kept as written, flagged
+            _flag(m, f"negative_value:{match.key}")
 
     unit_text = m.unit_text if isinstance(m.unit_text, str) else None
     if unit_text is None or not unit_text.strip():

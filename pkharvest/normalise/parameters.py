@@ -29,6 +29,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from pkharvest.errors import UsageError
 from pkharvest.normalise.units import KINDS, UnitResult, get_registry
 
 logger = logging.getLogger(__name__)
@@ -470,6 +471,31 @@ def normalise_parameter(text: str) -> ParameterMatch | None:
     """The vocabulary entry a parameter mention names, or None (see :func:`lookup_parameter`
     for the reason)."""
     return lookup_parameter(text).match
+
+
+def resolve_parameter_name(name: str, option: str = "--parameter") -> ParameterDef:
+    """The vocabulary entry a parameter name typed by a user names: a stored key in any letter
+    case ("CL", "cl"), the entry's name or any synonym the vocabulary knows ("clearance", "Vd",
+    "half-life"). Raises :class:`~pkharvest.errors.UsageError` naming ``option`` and the nearest
+    keys for an unknown name (no fuzzy guess: a filter on the wrong key would be silent)."""
+    text = name.strip() if isinstance(name, str) else ""
+    for p in VOCABULARY:
+        if text.lower() == p.key.lower():
+            return p
+    norm = normalise_text(text)
+    idx = _index()
+    if norm in idx:
+        return idx[norm]
+    found = lookup_parameter(text).match
+    if found is not None and found.score >= 0.95:
+        return BY_KEY[found.key]
+    near = process.extract(norm or text, list(idx), scorer=fuzz.WRatio, limit=12)
+    keys: list[str] = []
+    for cand, _score, _i in near:
+        if idx[cand].key not in keys:
+            keys.append(idx[cand].key)
+    hint = f"; nearest keys: {', '.join(keys[:3])}" if keys else ""
+    raise UsageError(f"unknown parameter {name!r}{hint}", option=option)
 
 
 def unit_fits(parameter_key: str, unit_result: UnitResult) -> tuple[bool, str | None]:

@@ -99,7 +99,8 @@ KINDS: dict[str, QuantityKind] = {
         QuantityKind("volume_per_bsa", "BSA-normalised volume", "L/m**2"),
         QuantityKind("clearance", "clearance / flow", "L/h"),
         QuantityKind("clearance_per_weight", "weight-normalised clearance", "L/h/kg"),
-        QuantityKind("clearance_per_bsa", "BSA-normalised clearance", f"mL/min/{BSA_UNIT}"),
+        # per-BSA clearance in the family of plain clearance (L/h), per 1.73 m²
+        QuantityKind("clearance_per_bsa", "BSA-normalised clearance", f"L/h/{BSA_UNIT}"),
         QuantityKind("concentration_mass", "mass concentration", "mg/L"),
         QuantityKind("concentration_molar", "molar concentration", "umol/L"),
         QuantityKind("concentration_iu", "activity concentration", "IU/L"),
@@ -400,6 +401,10 @@ def _rewrite(text: str) -> str:
         s = s.replace(m, "u")
     for d in _DASHES:
         s = s.replace(d, "-")
+    # "microg-min/ml", "ng-h/mL": a hyphen between a unit and a time unit is a product (AUC
+    # units as printed in older papers), not a minus
+    s = re.sub(r"(?<=[A-Za-z])-(?=(?:h|hr|hrs|hours?|min|mins|minutes?|s|sec|d|days?)(?![A-Za-z]))",
+               "*", s, flags=re.IGNORECASE)
     s = s.replace("**", "^")  # keep explicit exponents apart from products
     for t in _TIMES:
         s = s.replace(t, "*")
@@ -695,7 +700,7 @@ def _parse_unit(text: str) -> UnitResult:
             return UnitResult(input=text, error="conversion factor is not finite")
         return UnitResult(
             input=text,
-            unit=canonical,
+            unit=display_unit(canonical),
             factor=factor,
             dimensionality=str(ureg.parse_expression(canonical).dimensionality),
             kind=kind,
@@ -708,6 +713,12 @@ def _parse_unit(text: str) -> UnitResult:
             dimensionality=first_dims,
         )
     return UnitResult(input=text, error=first_error or "cannot parse unit")
+
+
+def display_unit(canonical: str) -> str:
+    """A canonical unit as stored and shown: the standard body surface area reads "1.73 m²"
+    ("L/h/1.73 m²"), which :func:`parse_unit` reads back to the same unit."""
+    return canonical.replace(BSA_UNIT, "1.73 m²")
 
 
 def _describe(exc: Exception) -> str:
