@@ -65,10 +65,10 @@ def _print_table(results: list[Any]) -> None:
         unit = f" ({r.unit})" if r.unit and r.unit != r.subgroup else ""
         table = Table(title=title + unit)
         for col, just in (("study", "left"), ("group", "left"), ("n", "right"),
-                          ("statistic", "left"), ("estimate", "right"), ("95% CI", "right"),
+                          ("statistic", "left"), ("geo. mean", "right"), ("95% CI", "right"),
                           ("weight %", "right")):  # fmt: skip
             table.add_column(col, justify=just,  # type: ignore[arg-type]
-                             no_wrap=col in ("n", "estimate", "95% CI", "weight %"))
+                             no_wrap=col in ("n", "geo. mean", "95% CI", "weight %"))
         for s in r.studies:
             est = ci = ""
             if s.included:

@@ -57,7 +57,7 @@ def forest_plot(results: Sequence[PoolResult], path: str | Path, title: str | No
         text = blended_transform_factory(fig.transFigure, ax.transData)
         if i == 0:
             for x, head in ((0.01, "study"), (0.22, "n   statistic"),
-                            (0.70, "estimate [95% CI]"), (0.91, "weight")):
+                            (0.70, "geometric mean [95% CI]"), (0.91, "weight")):
                 ax.text(x, 0.9, head, transform=text, fontweight="bold", va="bottom")
         y = 0.0
         if r.subgroup is not None:
@@ -117,7 +117,7 @@ def forest_plot(results: Sequence[PoolResult], path: str | Path, title: str | No
         ax.set_yticks([])
         ax.xaxis.set_major_formatter(ticks)
         ax.xaxis.set_minor_formatter(ticks)
-        ax.tick_params(axis="x", which="minor", labelsize="x-small")
+        ax.tick_params(axis="x", which="both", labelsize="x-small")
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
         ax.set_xlabel(f"{r.unit or ''} (log scale)", fontsize="small", labelpad=1)
