@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from pkharvest.pool.records import PoolError, PoolResult
+from pkharvest.pool.records import PoolError, PoolResult, StudyEffect
 from pkharvest.pool.transform import Z975
 
 _STAT_SHORT = {"mean": "mean", "geometric_mean": "GM", "median": "median"}
@@ -22,8 +22,21 @@ def _fmt(x: float | None) -> str:
     return "" if x is None else f"{x:.3g}"
 
 
+MAX_STUDIES = 60  # rows drawn per subgroup; a pool of thousands of store values stays readable
+
+
+def _drawn(r: PoolResult) -> list[StudyEffect]:
+    """The study rows drawn: all, or the MAX_STUDIES heaviest included ones (in input order)."""
+    if len(r.studies) <= MAX_STUDIES:
+        return list(r.studies)
+    heaviest = sorted((s for s in r.studies if s.included), key=lambda s: -(s.weight or 0.0))
+    keep = {id(s) for s in heaviest[:MAX_STUDIES]}
+    return [s for s in r.studies if id(s) in keep]
+
+
 def _block_rows(r: PoolResult) -> int:
-    return len(r.studies) + 2 + (1 if r.subgroup is not None else 0)
+    more = 1 if len(_drawn(r)) < len(r.studies) else 0
+    return len(_drawn(r)) + more + 2 + (1 if r.subgroup is not None else 0)
 
 
 def forest_plot(results: Sequence[PoolResult], path: str | Path, title: str | None = None) -> None:
@@ -65,7 +78,8 @@ def forest_plot(results: Sequence[PoolResult], path: str | Path, title: str | No
                     style="italic", va="center")
             y -= 1
         xs: list[float] = []
-        for s in r.studies:
+        drawn = _drawn(r)
+        for s in drawn:
             label = s.row.study + (f" · {s.row.group}" if s.row.group else "")
             stat = _STAT_SHORT.get(s.row.statistic or "", s.row.statistic or "")
             meta = f"{s.row.n if s.row.n is not None else '–':<4}{stat}"
@@ -81,10 +95,17 @@ def forest_plot(results: Sequence[PoolResult], path: str | Path, title: str | No
                 ax.plot([est], [y], marker="s", ms=size, color="tab:blue", mec="black", mew=0.5)
                 ax.text(0.70, y, f"{_fmt(est)} [{_fmt(lo)}, {_fmt(hi)}]", transform=text,
                         va="center")
-                ax.text(0.91, y, f"{s.weight:.1f}%", transform=text, va="center")
+                w = s.weight or 0.0
+                ax.text(0.91, y, f"{w:.1f}%" if w >= 0.1 else f"{w:.2g}%", transform=text,
+                        va="center")
             else:
                 ax.text(0.70, y, f"excluded: {s.reason}"[:60], transform=text, va="center",
                         color=color, style="italic", fontsize="small")
+            y -= 1
+        if len(drawn) < len(r.studies):
+            ax.text(0.01, y, f"… {len(r.studies) - len(drawn)} more rows not drawn (the "
+                    f"{len(drawn)} of largest weight are)", transform=text, va="center",
+                    style="italic", color="0.4")
             y -= 1
         if r.k and r.estimate is not None:
             assert r.ci_low and r.ci_high and r.pi_low and r.pi_high
