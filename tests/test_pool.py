@@ -252,3 +252,16 @@ def test_cli_help() -> None:
     res = runner.invoke(app, ["pool", "--help"])
     assert res.exit_code == 0
     assert "random-effects" in res.stdout and "--method" in res.stdout
+
+
+def test_forest_plot_of_a_large_pool_draws_the_heaviest_studies(tmp_path: Path) -> None:
+    from pkharvest.pool.plot import MAX_STUDIES, _drawn, forest_plot
+
+    rows = [row(study=f"s{i}", estimate=4.0 + i % 7, n=5 + i) for i in range(150)]
+    (result,) = pool(rows)
+    drawn = _drawn(result)
+    assert len(drawn) == MAX_STUDIES
+    lightest_drawn = min(s.weight for s in drawn)
+    assert all(s.weight <= lightest_drawn for s in result.studies if s not in drawn)
+    forest_plot([result], tmp_path / "big.png")
+    assert (tmp_path / "big.png").stat().st_size > 10_000
