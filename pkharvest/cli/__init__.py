@@ -93,6 +93,7 @@ from pkharvest.cli import (  # noqa: E402
     commands_experiment,
     commands_model,
     commands_pipeline,
+    commands_pool,
     commands_search,
     commands_store,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "commands_experiment",
     "commands_model",
     "commands_pipeline",
+    "commands_pool",
     "commands_search",
     "commands_store",
     "console",
