@@ -11,17 +11,16 @@ from typer.testing import CliRunner
 from pkharvest.cli import app
 from pkharvest.pool import StudyRow, pool
 from pkharvest.pool.stored import read_store_rows
+from pkharvest.records import (
+    AbstractSection,
+    Article,
+    ArticleResult,
+    ArticleTable,
+    Measurement,
+    ScoredSentence,
+    Sentence,
+)
 from pkharvest.store import Store
-
-# the store schema version 2 (n, statistic, deviation_canonical, population... columns and
-# table measurements) is what these tests write through
-records = pytest.importorskip("pkharvest.records")
-if not hasattr(records, "ArticleTable"):
-    pytest.skip("store schema version 2 records are not in this tree", allow_module_level=True)
-AbstractSection, Article = records.AbstractSection, records.Article
-ArticleResult, ArticleTable = records.ArticleResult, records.ArticleTable
-Measurement, ScoredSentence = records.Measurement, records.ScoredSentence
-Sentence = records.Sentence
 
 runner = CliRunner()
 
