@@ -38,7 +38,7 @@ VALUES = [
 ]
 
 
-def _result(pmid: str, rows: list[tuple]) -> records.ArticleResult:
+def _result(pmid: str, rows: list[tuple]) -> ArticleResult:
     text = "Midazolam clearance was 25 L/h."
     article = Article(pmid, f"Study {pmid}", (AbstractSection(text),))
     sentences, measurements = [], []
