@@ -29,6 +29,7 @@ class Article:
     chemicals: tuple[str, ...] = ()  # ChemicalList/NameOfSubstance: used for drug attribution
     publication_types: tuple[str, ...] = ()
     language: str | None = None
+    fulltext_status: str | None = None  # "open" | "unavailable" | "none"; None = not asked
 
     @property
     def abstract(self) -> str:
@@ -48,6 +49,7 @@ class Sentence:
     start: int
     end: int
     section: str = "abstract"
+    source: str = "abstract"  # "abstract" (title included) or "body"
 
 
 @dataclass(frozen=True)
@@ -63,13 +65,15 @@ class Entity:
 
 @dataclass
 class Measurement:
-    """One PK parameter estimate linked from entities in one sentence, raw then normalised."""
+    """One PK parameter estimate, raw then normalised: linked from entities in one sentence
+    (``source`` "abstract" or "body"), or read from one cell of a table (``source`` "table":
+    no sentence, so ``sentence_index`` and the parameter offsets are None)."""
 
     pmid: str
-    sentence_index: int
+    sentence_index: int | None
     parameter_text: str
-    parameter_start: int
-    parameter_end: int
+    parameter_start: int | None
+    parameter_end: int | None
     value_text: str | None = None
     value_start: int | None = None
     value_end: int | None = None
@@ -91,3 +95,31 @@ class Measurement:
     drug: str | None = None
     drug_source: str | None = None
     flags: list[str] = field(default_factory=list)
+    # provenance (full text)
+    source: str = "abstract"  # "abstract" | "body" | "table"
+    pmcid: str | None = None
+    section: str | None = None  # body: section title path "Methods > Pharmacokinetic analysis"
+    table_id: str | None = None
+    table_label: str | None = None
+    row: int | None = None  # table cell, 0-based in the expanded body grid
+    col: int | None = None
+    group_label: str | None = None  # e.g. "1 g q8h (n = 10) / Day 1"
+    n: int | None = None  # group size
+    statistic: str | None = None  # "mean" | "geometric_mean" | "median"
+    deviation_canonical: float | None = None  # deviation in the unit of value_canonical
+    evidence: str | None = None  # tables: label + row header + column header + cell text
+
+
+@dataclass(frozen=True)
+class ArticleTable:
+    """One ``<table-wrap>`` of a full-text article as stored: the expanded grid (header rows
+    first, ``header_rows`` of them), footnotes, and the kind the classifier gave it."""
+
+    pmid: str
+    table_id: str
+    label: str | None
+    caption: str
+    kind: str  # "pk" | "demographic" | "other"
+    header_rows: int
+    grid: tuple[tuple[str, ...], ...]
+    footnotes: tuple[str, ...] = ()
