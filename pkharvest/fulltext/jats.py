@@ -236,6 +236,7 @@ def _inline_text(elem: etree._Element) -> str:
     text = clean_space("".join(parts))
     # citation brackets left empty by removed xrefs: "shown [, ]." → "shown."
     text = re.sub(r"\s*[\[(]\s*[,;–-]*\s*[\])]", "", text)
+    text = re.sub(r"(?:\s*[,;–-])+\s*(?=[.;:)]|$)", "", text)
     return re.sub(r"\s+([.,;:])", r"\1", text).strip()
 
 

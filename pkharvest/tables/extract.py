@@ -121,11 +121,30 @@ def _n_in(text: str | None) -> int | None:
     return int(m.group(1) or m.group(2)) if m else None
 
 
+def _caption_n(caption: str) -> int | None:
+    """The caption's n when it gives exactly one ("... (n = 16)")."""
+    found = {int(a or b) for a, b in _N_IN_TEXT_RE.findall(caption or "")}
+    return found.pop() if len(found) == 1 else None
+
+
+_STAT_WORDS_RE = re.compile(
+    r"\b(?:geo(?:metric)?|arithmetic|mean|means|median|medians|SD|SE|SEM|CV|IQR|range|min|max|"
+    r"minimum|maximum|inter-?\s?quartile|standard|deviation|error|CI|confidence|interval|"
+    r"values?|estimates?|results?|data)\b|[±%()\[\]\d,;:–-]",
+    re.IGNORECASE,
+)
+
+
+def _only_statistic(text: str) -> bool:
+    """A header that names the statistic only ("Median [IQR]", "Mean ± SD", "Value")."""
+    return not re.search(r"[A-Za-z]", _STAT_WORDS_RE.sub(" ", text))
+
+
 def _join(parts: Sequence[str]) -> str:
     out: list[str] = []
     for p in parts:
         p = p.strip()
-        if p and (not out or out[-1] != p):
+        if p and (not out or out[-1] != p) and not _only_statistic(p):
             out.append(p)
     return GROUP_SEPARATOR.join(out)
 
@@ -353,15 +372,20 @@ def _extract_rows(ctx: _Context, stubs: list[int]) -> list[Measurement]:
                 _spec_of_cells(ctx, [cell])
                 .merged(row_spec)
                 .merged(_spec_of_cells(ctx, heads[c]))
-                .merged(statistic_in(head_text[c]))
+                .merged(statistic_in(" ".join(h.text for h in heads[c])))
                 .merged(ctx.caption_spec)
                 .merged(ctx.general_spec)
             )
             group = _join([head_text[c], *extra, row_group])
-            n = _n_in(head_text[c]) or n_by_col.get(c) or _n_in(row_group)
+            n = (
+                _n_in(head_text[c])
+                or n_by_col.get(c)
+                or _n_in(" ".join(extra))
+                or _n_in(row_group)
+            )
             if n is None and n_col is not None:
                 n = _n_in(f"n={row[n_col].text}")
-            if n is None and len(value_cols) == 1:
+            if n is None:
                 n = ctx.caption_n
             out.append(
                 _measurement(
@@ -376,7 +400,7 @@ def _extract_rows(ctx: _Context, stubs: list[int]) -> list[Measurement]:
                     group=group,
                     n=n,
                     row_header=row_header,
-                    col_header=head_text[c],
+                    col_header=" / ".join(h.text for h in heads[c]),
                 )
             )
     return out
@@ -436,7 +460,7 @@ def _extract_columns(ctx: _Context, stubs: list[int]) -> list[Measurement]:
                 _spec_of_cells(ctx, [cell])
                 .merged(_spec_of_cells(ctx, heads[c]))
                 .merged(row_spec)
-                .merged(statistic_in(head_text[c]))
+                .merged(statistic_in(" ".join(h.text for h in heads[c])))
                 .merged(ctx.caption_spec)
                 .merged(ctx.general_spec)
             )
@@ -444,7 +468,7 @@ def _extract_columns(ctx: _Context, stubs: list[int]) -> list[Measurement]:
             n = _n_in(row_label) or _n_in(col_extra) or _n_in(row_group)
             if n is None and n_col is not None:
                 n = _n_in(f"n={row[n_col].text}")
-            if n is None and len(table.body) == 1:
+            if n is None:
                 n = ctx.caption_n
             out.append(
                 _measurement(
@@ -459,7 +483,7 @@ def _extract_columns(ctx: _Context, stubs: list[int]) -> list[Measurement]:
                     group=group,
                     n=n,
                     row_header=row_label,
-                    col_header=head_text[c],
+                    col_header=" / ".join(h.text for h in heads[c]),
                 )
             )
     return out
@@ -504,7 +528,7 @@ def extract_table(table: JatsTable, pmid: str, pmcid: str | None = None) -> Tabl
         pmcid=pmcid,
         caption_spec=statistic_in(table.caption),
         general_spec=general,
-        caption_n=_n_in(table.caption),
+        caption_n=_caption_n(table.caption),
     )
     stubs = _stub_columns(table)
     if orientation(table) == "rows":

@@ -20,7 +20,7 @@ from pkharvest.errors import FetchError
 #: Largest span accepted; bigger values are malformed input (a grid of millions of cells).
 MAX_SPAN = 200
 #: A ``<sup>`` holding only this is a footnote marker ("a", "b,c", "*", "†").
-_MARKER_SUP_RE = re.compile(r"^\s*(?:[a-z]|[*†‡§¶#]+|\d)(?:\s*,\s*(?:[a-z]|[*†‡§¶#]+))*\s*$")
+_MARKER_SUP_RE = re.compile(r"^\s*(?:[a-z]|[*†‡§¶#]+)(?:\s*,\s*(?:[a-z]|[*†‡§¶#]+))*\s*$")
 #: Footnote symbols written as plain text at the end of a name ("Tmax*", "AUC†").
 _TRAILING_SYMBOLS_RE = re.compile(r"\s*[*†‡§¶]+\s*$")
 _SPACE_RE = re.compile(r"\s+")
