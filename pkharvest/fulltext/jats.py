@@ -178,7 +178,7 @@ def parse_article(article: etree._Element) -> FullText:
     """One ``<article>``; raises :class:`JatsError`/:class:`TableError` if it is malformed."""
     raw_pmcid = _article_id(article, "pmc") or _article_id(article, "pmcid")
     if raw_pmcid is None:
-        raise JatsError("article without a PMC id (<article-id pub-id-type=\"pmc\">)")
+        raise JatsError('article without a PMC id (<article-id pub-id-type="pmc">)')
     try:
         pmcid = normalise_pmcid(raw_pmcid)
     except ValueError as exc:
@@ -251,9 +251,7 @@ def _blocks(elem: etree._Element) -> Iterable[etree._Element]:
                     yield from _blocks_of(inner)
         elif name == "list":
             yield from _blocks_of(child)
-        elif name in _CONTAINERS:
-            yield from _blocks(child)
-        elif name in ("def-item", "def", "list-item"):
+        elif name in _CONTAINERS or name in ("def-item", "def", "list-item"):
             yield from _blocks(child)
 
 

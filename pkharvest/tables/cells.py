@@ -81,10 +81,12 @@ def to_number(text: str) -> float | None:
         return None
 
 
-def _range(text: str) -> tuple[float, float] | None:
-    """ "0.5–4.0", "0.5-4.0", "-1.2 to 3.4", "0.5, 4.0", "0.5; 4.0" → (low, high)."""
+def _range(text: str, commas: bool = True) -> tuple[float, float] | None:
+    """ "0.5–4.0", "0.5-4.0", "-1.2 to 3.4", and with ``commas`` "0.5, 4.0", "0.5; 4.0" →
+    (low, high). A bare cell is read without ``commas``: "1,5" may be a decimal comma."""
     t = _clean_number_text(text)
-    m = re.match(rf"^\s*({_NUM})\s*(?:to|,|;|-|–)\s*({_NUM})\s*$", t)
+    sep = r"(?:to|,|;|-)" if commas else r"(?:to|-)"
+    m = re.match(rf"^\s*({_NUM})\s*{sep}\s*({_NUM})\s*$", t)
     if not m:
         return None
     lo, hi = to_number(m.group(1)), to_number(m.group(2))
@@ -137,7 +139,7 @@ def parse_cell(text: str) -> CellValue | None:
     v = to_number(t)
     if v is not None:
         return CellValue(v, comparator=comparator)
-    rng = _range(t)
+    rng = _range(t, commas=False)
     if rng is not None:
         return CellValue(None, None, rng[0], rng[1], comparator)
     return None

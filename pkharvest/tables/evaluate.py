@@ -143,9 +143,7 @@ def score(
                     f"{rec.parameter} {rec.value:g}"
                 )
                 continue
-            at_cell = [
-                i for i in candidates if (preds[i].row, preds[i].col) == (rec.row, rec.col)
-            ]
+            at_cell = [i for i in candidates if (preds[i].row, preds[i].col) == (rec.row, rec.col)]
             i = (at_cell or candidates)[0]
             used.add(i)
             m = preds[i]

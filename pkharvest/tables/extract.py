@@ -199,9 +199,7 @@ def classify(table: JatsTable) -> str:
         labels.extend(cell.text for cell in _header_parts(table, c))
     labels = list(dict.fromkeys(labels))
     pk_hits = sum(match_parameter(t) is not None for t in labels)
-    demo_hits = sum(
-        bool(_DEMOGRAPHIC_RE.search(t)) and match_parameter(t) is None for t in labels
-    )
+    demo_hits = sum(bool(_DEMOGRAPHIC_RE.search(t)) and match_parameter(t) is None for t in labels)
     numbers = sum(parse_cell(c.text) is not None for row in table.body for c in row)
     caption = f"{table.label or ''} {table.caption}"
     if numbers == 0:
@@ -330,17 +328,13 @@ def _extract_rows(ctx: _Context, stubs: list[int]) -> list[Measurement]:
     head_text = {c: _join([h.text for h in heads[c]]) for c in heads}
     unit_col = next((c for c in heads if _UNIT_HEADER_RE.match(head_text[c])), None)
     n_col = next((c for c in heads if _N_HEADER_RE.match(head_text[c])), None)
-    scores = {
-        c: sum(match_parameter(r[c].text) is not None for r in table.body) for c in stubs
-    }
+    scores = {c: sum(match_parameter(r[c].text) is not None for r in table.body) for c in stubs}
     pcol = max(stubs, key=lambda c: (scores[c], -c))
     label_cols = [c for c in stubs if c not in (pcol, unit_col, n_col)]
     value_cols = [
         c
         for c in range(table.width)
-        if c not in stubs
-        and c not in (unit_col, n_col)
-        and not _NOT_GROUP_RE.search(head_text[c])
+        if c not in stubs and c not in (unit_col, n_col) and not _NOT_GROUP_RE.search(head_text[c])
     ]
     n_by_col = _row_n_map(table, stubs, pcol)
     out: list[Measurement] = []
@@ -377,12 +371,7 @@ def _extract_rows(ctx: _Context, stubs: list[int]) -> list[Measurement]:
                 .merged(ctx.general_spec)
             )
             group = _join([head_text[c], *extra, row_group])
-            n = (
-                _n_in(head_text[c])
-                or n_by_col.get(c)
-                or _n_in(" ".join(extra))
-                or _n_in(row_group)
-            )
+            n = _n_in(head_text[c]) or n_by_col.get(c) or _n_in(" ".join(extra)) or _n_in(row_group)
             if n is None and n_col is not None:
                 n = _n_in(f"n={row[n_col].text}")
             if n is None:
@@ -435,8 +424,11 @@ def _extract_columns(ctx: _Context, stubs: list[int]) -> list[Measurement]:
                 if _is_unit(inner):
                     unit = inner
                     break
-        others = [h.text for j, h in enumerate(heads[c]) if j != i and h.text.strip("()[] ")
-                  != (unit or "")]
+        others = [
+            h.text
+            for j, h in enumerate(heads[c])
+            if j != i and h.text.strip("()[] ") != (unit or "")
+        ]
         params[c] = (name, unit, _join(others), cell)
     out: list[Measurement] = []
     row_group = ""
@@ -449,7 +441,7 @@ def _extract_columns(ctx: _Context, stubs: list[int]) -> list[Measurement]:
         if _NOT_GROUP_RE.search(row_label):
             continue
         row_spec = _spec_of_cells(ctx, label_cells)
-        for c, (name, unit, col_extra, head_cell) in params.items():
+        for c, (name, unit, col_extra, _head_cell) in params.items():
             cell = row[c]
             if cell.origin != (r, c):
                 continue
