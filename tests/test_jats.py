@@ -20,8 +20,9 @@ def _one(name: str):
     return parsed.articles[0]
 
 
-@pytest.mark.parametrize("stem", ["pmc_rows", "pmc_columns", "pmc_multihead", "pmc_headings",
-                                  "pmc_withheld"])
+@pytest.mark.parametrize(
+    "stem", ["pmc_rows", "pmc_columns", "pmc_multihead", "pmc_headings", "pmc_withheld"]
+)
 def test_ids_status_and_section_paths_match_gold(stem: str) -> None:
     gold = load_gold(DATA / f"{stem}.gold.json")
     art = _one(f"{stem}.xml")
@@ -45,8 +46,14 @@ def test_nested_sections_lists_and_left_out_parts() -> None:
         assert design.text[start:end] in design.text.split("\n")
     everything = " ".join(s.text for s in art.sections)
     # figure caption, table captions and cells, formulas, supplementary material, references
-    for absent in ("Mean plasma concentrations", "Baseline characteristics of", "3.42",
-                   "CL=Dose", "Individual concentrations", "Reference one"):
+    for absent in (
+        "Mean plasma concentrations",
+        "Baseline characteristics of",
+        "3.42",
+        "CL=Dose",
+        "Individual concentrations",
+        "Reference one",
+    ):
         assert absent not in everything
     # citation markers are dropped without leaving stray punctuation
     assert by_path["Discussion"].text == "Doses should be reduced in renal impairment."

@@ -83,8 +83,25 @@ def test_cell_syntaxes(text, value, deviation, low, high) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["NA", "N/A", "–", "-", "—", "ND", "n.d.", "BLQ", "BQL", "<LLOQ", "< LLOQ", "NC",
-             "not determined", "", "Healthy", "1,5"],
+    "text",
+    [
+        "NA",
+        "N/A",
+        "–",
+        "-",
+        "—",
+        "ND",
+        "n.d.",
+        "BLQ",
+        "BQL",
+        "<LLOQ",
+        "< LLOQ",
+        "NC",
+        "not determined",
+        "",
+        "Healthy",
+        "1,5",
+    ],
 )
 def test_cells_without_a_value(text: str) -> None:
     assert parse_cell(text) is None
@@ -141,9 +158,10 @@ def test_inline_markup_becomes_text_and_footnote_markers_are_dropped() -> None:
         "(mg/L)<sup>b</sup></td>"
     )
     assert cell_text(cell) == ("Cmax (mg/L)", ("fn1", "b"))
-    assert cell_text(etree.fromstring("<td>AUC<sub>0–∞</sub> (<italic>µ</italic>g·h/mL)</td>"))[
-        0
-    ] == "AUC0–∞ (µg·h/mL)"
+    assert (
+        cell_text(etree.fromstring("<td>AUC<sub>0–∞</sub> (<italic>µ</italic>g·h/mL)</td>"))[0]
+        == "AUC0–∞ (µg·h/mL)"
+    )
     # a superscript exponent is text, a trailing plain symbol is a marker
     assert cell_text(etree.fromstring("<td>BSA (m<sup>2</sup>)</td>")) == ("BSA (m2)", ())
     assert cell_text(etree.fromstring("<td>T<sub>max</sub>, h*</td>")) == ("Tmax, h", ("*",))
@@ -171,7 +189,7 @@ def test_rowspan_and_colspan_are_expanded_with_their_origin() -> None:
 def test_a_value_under_a_colspan_is_read_once() -> None:
     t = _wrap(
         "<table><thead><tr><th>Parameter</th><th>Day 1</th><th>Day 7</th></tr></thead><tbody>"
-        '<tr><td>Cmax (mg/L)</td><td>4.0</td><td>5.0</td></tr>'
+        "<tr><td>Cmax (mg/L)</td><td>4.0</td><td>5.0</td></tr>"
         '<tr><td>Tlag (h)</td><td colspan="2">0.5</td></tr>'
         "<tr><td>AUC (mg·h/L)</td><td>40</td><td>50</td></tr></tbody></table>"
     )
@@ -264,11 +282,16 @@ def test_n_from_an_n_row_and_canonical_deviation() -> None:
 
 def test_table_measurements_carry_cell_provenance() -> None:
     art = _article("pmc_columns")
-    [res] = [r for r in extract_tables(art.tables, art.pmid, art.pmcid)
-             if r.table.table_id == "tab2"][:1]
+    [res] = [
+        r for r in extract_tables(art.tables, art.pmid, art.pmcid) if r.table.table_id == "tab2"
+    ][:1]
     m = res.measurements[0]
     assert (m.source, m.pmcid, m.table_id, m.table_label, m.section) == (
-        "table", "PMC9000002", "tab2", "Table 2", "Results > Pharmacokinetics"
+        "table",
+        "PMC9000002",
+        "tab2",
+        "Table 2",
+        "Results > Pharmacokinetics",
     )
     assert m.sentence_index is None and m.parameter_start is None
     assert (m.row, m.col, m.value_text) == (0, 2, "1,245 ± 310")
@@ -284,14 +307,32 @@ def test_each_layout_matches_its_gold(stem: str) -> None:
     art = _article(stem)
     results = extract_tables(art.tables, art.pmid, art.pmcid)
     got = {
-        (r.table.table_id, m.row, m.col, m.parameter, round(m.value, 6), m.unit, m.n,
-         m.statistic, m.deviation_type)
+        (
+            r.table.table_id,
+            m.row,
+            m.col,
+            m.parameter,
+            round(m.value, 6),
+            m.unit,
+            m.n,
+            m.statistic,
+            m.deviation_type,
+        )
         for r in results
         for m in r.measurements
     }
     want = {
-        (g.table_id, g.row, g.col, g.parameter, round(g.value, 6), g.unit, g.n, g.statistic,
-         g.dispersion)
+        (
+            g.table_id,
+            g.row,
+            g.col,
+            g.parameter,
+            round(g.value, 6),
+            g.unit,
+            g.n,
+            g.statistic,
+            g.dispersion,
+        )
         for g in gold.records
     }
     assert got == want
@@ -309,17 +350,21 @@ def test_orientation_of_the_layouts() -> None:
 
 
 def test_demographic_and_other_tables_give_no_measurements() -> None:
-    for stem, tid, kind in [("pmc_rows", "T1", "demographic"),
-                            ("pmc_headings", "T1", "demographic"),
-                            ("pmc_columns", "tab4", "other")]:
+    for stem, tid, kind in [
+        ("pmc_rows", "T1", "demographic"),
+        ("pmc_headings", "T1", "demographic"),
+        ("pmc_columns", "tab4", "other"),
+    ]:
         t = _table(stem, tid)
         assert classify(t) == kind
         assert extract_table(t, "1").measurements == ()
 
 
 def test_text_only_table_is_other() -> None:
-    t = _wrap("<table><tr><th>Parameter</th><th>Definition</th></tr>"
-              "<tr><td>CL</td><td>clearance</td></tr><tr><td>Vss</td><td>volume</td></tr></table>")
+    t = _wrap(
+        "<table><tr><th>Parameter</th><th>Definition</th></tr>"
+        "<tr><td>CL</td><td>clearance</td></tr><tr><td>Vss</td><td>volume</td></tr></table>"
+    )
     assert classify(t) == "other"
 
 
