@@ -128,3 +128,29 @@ def test_real_efetch_pmc_response(eutils_fixtures: Path) -> None:
     assert section.text.startswith("This article was originally published with an error")
     assert "corrected to \u221215.1% in the published article." in section.text
     assert art.title.startswith("\u201cLung diffusing capacity")
+
+
+def test_body_sentences_keep_section_offsets_and_continue_the_index() -> None:
+    from pkharvest.fulltext.body import body_sentences
+
+    art = _one("pmc_rows.xml")
+    sents = body_sentences(art, "39000001", first_index=4)
+    assert [s.index for s in sents] == list(range(4, 4 + len(sents)))
+    assert {s.source for s in sents} == {"body"}
+    texts = {s.path: s for s in art.sections}
+    for s in sents:
+        assert texts[s.section].text[s.start : s.end] == s.text
+    design = [s.text for s in sents if s.section == "Methods > Study design"]
+    assert design == [
+        "Twelve healthy adults and eight adults with renal impairment received a single oral "
+        "dose of 500 mg.",
+        "Blood was sampled up to 48 h after the dose.",
+        "Urine was collected in four intervals.",
+    ]
+    intro = [s.text for s in sents if s.section == "Introduction"]
+    assert intro == [
+        "Tamsolidine is cleared mainly by the kidneys.",
+        "Its pharmacokinetics in renal impairment are not known.",
+    ]
+    under_body = body_sentences(_one("pmc_headings.xml"), "39000004", 0)
+    assert under_body[0].section == "body"
