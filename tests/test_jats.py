@@ -21,7 +21,8 @@ def _one(name: str):
 
 
 @pytest.mark.parametrize(
-    "stem", ["pmc_rows", "pmc_columns", "pmc_multihead", "pmc_headings", "pmc_withheld"]
+    "stem",
+    ["pmc_rows", "pmc_columns", "pmc_multihead", "pmc_headings", "pmc_split", "pmc_withheld"],
 )
 def test_ids_status_and_section_paths_match_gold(stem: str) -> None:
     gold = load_gold(DATA / f"{stem}.gold.json")

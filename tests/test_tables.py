@@ -24,7 +24,7 @@ from pkharvest.tables.evaluate import load_gold, score
 from pkharvest.tables.grid import TableError, cell_text, expand, rows_of
 
 DATA = Path(__file__).parent / "data" / "jats"
-STEMS = ["pmc_rows", "pmc_columns", "pmc_multihead", "pmc_headings"]
+STEMS = ["pmc_rows", "pmc_columns", "pmc_multihead", "pmc_headings", "pmc_split"]
 
 
 def _article(stem: str):
@@ -381,3 +381,13 @@ def test_fixture_scores_reach_the_targets() -> None:
     assert s.f1 >= 0.95, s.misses
     assert s.share(s.all_ok) >= 0.90, s.misses
     assert s.classification_accuracy == 1.0, s.misses
+
+
+def test_separate_sd_and_min_max_columns_belong_to_their_value_column() -> None:
+    ms = extract_table(_table("pmc_split", "tbl2"), "39000008").measurements
+    cl = {m.statistic: m for m in ms if m.parameter == "CL"}
+    assert set(cl) == {"mean", "median"}  # SD, Min and Max columns give no measurements
+    assert (cl["mean"].value, cl["mean"].deviation, cl["mean"].deviation_type) == (2.1, 0.6, "SD")
+    assert (cl["median"].value_low, cl["median"].value_high) == (1.1, 3.4)
+    assert math.isclose(cl["mean"].value_canonical, 2.1 * 60 / 1000)
+    assert {m.unit_text for m in ms if m.parameter == "Vss"} == {"L/kg"}  # from the Units column

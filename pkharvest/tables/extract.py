@@ -8,6 +8,7 @@ through :mod:`pkharvest.normalise.units`; every measurement ends in
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Sequence
@@ -133,6 +134,19 @@ _STAT_WORDS_RE = re.compile(
     r"values?|estimates?|results?|data)\b|[±%()\[\]\d,;:–-]",
     re.IGNORECASE,
 )
+
+
+_SPREAD_HEADER_RE = re.compile(r"^\s*(?:min(?:imum)?|max(?:imum)?)\b", re.IGNORECASE)
+
+
+def _dispersion_only(text: str) -> bool:
+    """A header naming only a dispersion ("SD", "CV%", "Range", "95% CI", "Min", "Max")."""
+    if not text.strip() or not _only_statistic(text):
+        return False
+    spec = statistic_in(text)
+    return spec.statistic is None and (
+        spec.dispersion is not None or bool(_SPREAD_HEADER_RE.match(text))
+    )
 
 
 def _only_statistic(text: str) -> bool:
@@ -331,11 +345,26 @@ def _extract_rows(ctx: _Context, stubs: list[int]) -> list[Measurement]:
     scores = {c: sum(match_parameter(r[c].text) is not None for r in table.body) for c in stubs}
     pcol = max(stubs, key=lambda c: (scores[c], -c))
     label_cols = [c for c in stubs if c not in (pcol, unit_col, n_col)]
-    value_cols = [
+    raw_head = {c: " ".join(h.text for h in heads[c]) for c in heads}
+    candidates = [
         c
         for c in range(table.width)
         if c not in stubs and c not in (unit_col, n_col) and not _NOT_GROUP_RE.search(head_text[c])
     ]
+    # "Mean | SD" / "Median | Min | Max": a column that only names a dispersion is no group;
+    # an SD/SE/CV column gives the deviation of the value column on its left.
+    spread_cols = {c for c in candidates if _dispersion_only(raw_head[c])}
+    value_cols = [c for c in candidates if c not in spread_cols]
+    deviation_col: dict[int, int] = {}
+    bounds: dict[int, dict[str, int]] = {}  # value column -> {"min": col, "max": col}
+    for c in sorted(spread_cols):
+        left = [v for v in value_cols if v < c]
+        kind = statistic_in(raw_head[c]).dispersion
+        if left and kind in ("SD", "SE", "CV") and left[-1] not in deviation_col:
+            deviation_col[left[-1]] = c
+        bound = re.match(r"\s*(min|max)", raw_head[c], re.IGNORECASE)
+        if left and bound:
+            bounds.setdefault(left[-1], {})[bound.group(1).lower()] = c
     n_by_col = _row_n_map(table, stubs, pcol)
     out: list[Measurement] = []
     row_group = ""
@@ -362,9 +391,28 @@ def _extract_rows(ctx: _Context, stubs: list[int]) -> list[Measurement]:
             cv = parse_cell(cell.text)
             if cv is None or cv.empty:
                 continue
+            column_spec = statistic_in(raw_head[c])
+            if c in deviation_col:
+                d = deviation_col[c]
+                dv = parse_cell(row[d].text)
+                if cv.deviation is None and dv is not None and dv.value is not None:
+                    cv = dataclasses.replace(cv, deviation=dv.value)
+                column_spec = column_spec.merged(statistic_in(raw_head[d]))
+            if set(bounds.get(c, {})) == {"min", "max"}:
+                lo = parse_cell(row[bounds[c]["min"]].text)
+                hi = parse_cell(row[bounds[c]["max"]].text)
+                if (
+                    lo is not None
+                    and hi is not None
+                    and lo.value is not None
+                    and hi.value is not None
+                ):
+                    cv = dataclasses.replace(cv, low=lo.value, high=hi.value)
+                    column_spec = column_spec.merged(StatSpec(None, "range"))
             spec = (
                 _spec_of_cells(ctx, [cell])
                 .merged(row_spec)
+                .merged(column_spec)
                 .merged(_spec_of_cells(ctx, heads[c]))
                 .merged(statistic_in(" ".join(h.text for h in heads[c])))
                 .merged(ctx.caption_spec)
