@@ -155,3 +155,11 @@ def test_body_sentences_keep_section_offsets_and_continue_the_index() -> None:
     ]
     under_body = body_sentences(_one("pmc_headings.xml"), "39000004", 0)
     assert under_body[0].section == "body"
+
+
+@pytest.mark.parametrize("stem", ["pmc_rows", "pmc_columns", "pmc_multihead"])
+def test_a_cut_response_is_a_jats_error(stem: str) -> None:
+    data = (DATA / f"{stem}.xml").read_bytes()
+    for cut in range(200, len(data) - 20, max(1, len(data) // 25)):
+        with pytest.raises(JatsError):
+            parse_pmc_xml(data[:cut])

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from pkharvest.fulltext import parse_pmc_xml
@@ -391,3 +394,38 @@ def test_separate_sd_and_min_max_columns_belong_to_their_value_column() -> None:
     assert (cl["median"].value_low, cl["median"].value_high) == (1.1, 3.4)
     assert math.isclose(cl["mean"].value_canonical, 2.1 * 60 / 1000)
     assert {m.unit_text for m in ms if m.parameter == "Vss"} == {"L/kg"}  # from the Units column
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789.,±()[]–−-<>= %*abNDLOQ ", max_size=24))
+def test_parse_cell_never_raises(text: str) -> None:
+    cv = parse_cell(text)
+    if cv is not None:
+        numbers = [x for x in (cv.value, cv.deviation, cv.low, cv.high) if x is not None]
+        assert numbers and all(math.isfinite(x) for x in numbers)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_extraction_survives_shuffled_and_blanked_cells(data: st.DataObject) -> None:
+    """Any table made of the fixtures' cell texts classifies and extracts without raising."""
+    texts = sorted(
+        {c.text for stem in STEMS for t in _article(stem).tables for r in t.body for c in r}
+    )
+    n_rows = data.draw(st.integers(1, 5))
+    n_cols = data.draw(st.integers(1, 5))
+    cells = data.draw(
+        st.lists(st.sampled_from(["", *texts]), min_size=n_rows * n_cols, max_size=n_rows * n_cols)
+    )
+    head = "".join(f"<th>{escape(x)}</th>" for x in cells[:n_cols])
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{escape(x)}</td>" for x in cells[r * n_cols : (r + 1) * n_cols])
+        + "</tr>"
+        for r in range(n_rows)
+    )
+    t = _wrap(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    result = extract_table(t, "1")
+    assert result.table.kind in ("pk", "demographic", "other")
+    for m in result.measurements:
+        assert m.source == "table" and 0 <= m.row < n_rows and 0 <= m.col < n_cols
