@@ -20,8 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from eutils_server import EutilsServer, FakeArticle, make_article
 
@@ -29,6 +28,7 @@ from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
 from pkharvest.pipeline import Extractor, load_tagger, run_search
 from pkharvest.store import Store
 
+ROOT = Path(__file__).resolve().parent.parent
 QUERY = "tamsolidine"
 STEMS = ["pmc_rows", "pmc_columns", "pmc_multihead", "pmc_headings", "pmc_split"]
 
