@@ -429,3 +429,18 @@ def test_extraction_survives_shuffled_and_blanked_cells(data: st.DataObject) -> 
     assert result.table.kind in ("pk", "demographic", "other")
     for m in result.measurements:
         assert m.source == "table" and 0 <= m.row < n_rows and 0 <= m.col < n_cols
+
+
+def test_a_header_written_with_td_is_found() -> None:
+    t = _wrap(
+        "<table><tbody><tr><td>Parameter</td><td>Adults (n = 8)</td></tr>"
+        "<tr><td>CL (L/h)</td><td>4.1 ± 0.9</td></tr>"
+        "<tr><td>V<sub>ss</sub> (L)</td><td>38 ± 7</td></tr></tbody></table>",
+        caption="Pharmacokinetic parameters (mean ± SD)",
+    )
+    assert len(t.header) == 1
+    ms = extract_table(t, "1").measurements
+    assert [(m.parameter, m.value, m.n, m.row) for m in ms] == [
+        ("CL", 4.1, 8, 0),
+        ("Vss", 38.0, 8, 1),
+    ]

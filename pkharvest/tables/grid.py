@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from pkharvest.errors import FetchError
+from pkharvest.tables.cells import parse_cell
 
 #: Largest span accepted; bigger values are malformed input (a grid of millions of cells).
 MAX_SPAN = 200
@@ -113,7 +114,7 @@ def _span(elem: etree._Element, attr: str, table_id: str) -> int:
 def rows_of(table: etree._Element) -> tuple[list[etree._Element], list[etree._Element]]:
     """(header rows, body rows) of a ``<table>``: ``thead`` rows, then ``tbody``/bare rows
     (``tfoot`` left out). Without ``thead``, leading rows made only of ``<th>`` are header
-    rows."""
+    rows, or else a first row of two or more labels (no number) over rows holding numbers."""
     head: list[etree._Element] = []
     body: list[etree._Element] = []
     for child in table:
@@ -129,7 +130,22 @@ def rows_of(table: etree._Element) -> tuple[list[etree._Element], list[etree._El
             if not any(isinstance(c.tag, str) for c in body[0]):
                 break
             head.append(body.pop(0))
+    if not head and len(body) > 1 and _label_row(body[0]) and any(_has_number(r) for r in body):
+        head.append(body.pop(0))  # a header written with <td>: labels over columns of numbers
     return head, body
+
+
+def _texts(tr: etree._Element) -> list[str]:
+    return [cell_text(c)[0] for c in tr if local(c.tag) in ("td", "th")]
+
+
+def _label_row(tr: etree._Element) -> bool:
+    texts = [t for t in _texts(tr) if t]
+    return len(texts) >= 2 and all(parse_cell(t) is None for t in texts)
+
+
+def _has_number(tr: etree._Element) -> bool:
+    return any(parse_cell(t) is not None for t in _texts(tr))
 
 
 def expand(rows: list[etree._Element], table_id: str, header: bool) -> list[list[Cell]]:
