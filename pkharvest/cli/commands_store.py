@@ -174,6 +174,8 @@ def _render(view: ArticleView) -> None:
     console.print(
         Text(f"PMID {a.pmid}  {where}  {view.url}  model {view.model_version}", style="dim")
     )
+    if a.fulltext_status is not None:
+        console.print(Text(f"full text: {a.fulltext_status}  {a.pmcid or ''}", style="dim"))
     legend = Text("labels: ")
     for label, style in LABEL_STYLES.items():
         legend.append(label, style=style)
@@ -202,6 +204,55 @@ def _render(view: ArticleView) -> None:
             if m.flags:
                 line.append("  flags: " + "; ".join(m.flags), style="red")
             console.print(line, soft_wrap=True)
+    _render_tables(view)
+
+
+def _render_tables(view: ArticleView) -> None:
+    """Each stored table as a grid, then the measurements read from its cells."""
+    by_table: dict[str, list[Any]] = {}
+    for m in view.table_measurements:
+        by_table.setdefault(m.table_id or "", []).append(m)
+    for t in view.tables:
+        title = " ".join(x for x in (t.label or t.table_id, t.caption) if x)
+        grid = Table(title=f"{title} [{t.kind}]", show_lines=False, title_justify="left")
+        width = max((len(r) for r in t.grid), default=0)
+        header = t.grid[: t.header_rows]
+        for c in range(width):
+            parts = [r[c] for r in header if c < len(r) and r[c]]
+            grid.add_column(" / ".join(dict.fromkeys(parts)), overflow="fold")
+        for row in t.grid[t.header_rows :]:
+            grid.add_row(*(list(row) + [""] * (width - len(row))))
+        console.print(grid)
+        for note in t.footnotes:
+            console.print(Text(f"  {note}", style="dim"), soft_wrap=True)
+        for m in by_table.get(t.table_id, []):
+            line = Text(f"    [row {m.row}, col {m.col}] ")
+            line.append(m.parameter_text, style=LABEL_STYLES["PK"])
+            if m.parameter:
+                line.append(f" ({m.parameter})")
+            line.append(" = ")
+            line.append(m.value_text or "?", style=LABEL_STYLES["VALUE"])
+            if m.unit_text:
+                line.append(" ")
+                line.append(m.unit_text, style=LABEL_STYLES["UNITS"])
+            if m.value_canonical is not None:
+                line.append(f"  ⇒ {m.value_canonical:.6g} {m.unit or ''}")
+            extras = [
+                x
+                for x in (
+                    m.statistic,
+                    m.deviation_type,
+                    m.group_label,
+                    m.n is not None and f"n={m.n}",
+                    m.drug and f"drug {m.drug}",
+                )
+                if x
+            ]
+            if extras:
+                line.append("  " + ", ".join(str(x) for x in extras), style="dim")
+            if m.flags:
+                line.append("  flags: " + "; ".join(m.flags), style="red")
+            console.print(line, soft_wrap=True)
 
 
 @app.command("show")
@@ -210,11 +261,14 @@ def show_cmd(
     pmid: str = typer.Argument(..., help="PubMed id of a stored article."),
     db: Path = typer.Option(..., "--db", help=_DB_HELP),
 ) -> None:
-    """Show a stored article: sentences with entities coloured by label, measurements below.
+    """Show a stored article: sentences with entities coloured by label, measurements below,
+    then its full-text tables.
 
     Each sentence is printed with its tagged entities coloured by label (PK, VALUE, UNITS,
     RANGE, COMPARE); the measurements linked in it are listed under it with their canonical
-    value, unit, drug and flags."""
+    value, unit, drug and flags. Tables read from the full text (``search --full-text``) are
+    printed as grids with their kind and footnotes, each followed by the measurements read from
+    its cells (row and column in the body grid, statistic, group, n)."""
     utf8_argument(pmid, "PMID")
     with Store(db, read_only=True) as store:
         view = store.article_view(pmid.strip())
