@@ -209,10 +209,11 @@ def _render(view: ArticleView) -> None:
 
 def _render_tables(view: ArticleView) -> None:
     """Each stored table as a grid, then the measurements read from its cells."""
+    # tables/table_measurements come with store schema 2; a view without them shows none
     by_table: dict[str, list[Any]] = {}
-    for m in view.table_measurements:
+    for m in getattr(view, "table_measurements", ()):
         by_table.setdefault(m.table_id or "", []).append(m)
-    for t in view.tables:
+    for t in getattr(view, "tables", ()):
         title = " ".join(x for x in (t.label or t.table_id, t.caption) if x)
         grid = Table(title=f"{title} [{t.kind}]", show_lines=False, title_justify="left")
         width = max((len(r) for r in t.grid), default=0)
