@@ -143,16 +143,9 @@ def search(
     replay: Path | None = _REPLAY_OPT,
     threshold: float = _THRESHOLD_OPT,
     fetch_batch: int = _FETCH_BATCH_OPT,
-    full_text: bool = typer.Option(
-        False,
-        "--full-text",
-        help="Also read the PubMed Central open-access full text of articles with a PMC id: "
-        "body sentences and PK tables (remembered with the saved search for refresh).",
-    ),
     as_json: bool = _JSON_OPT,
 ) -> None:
-    """Search PubMed and store every PK parameter value found in the abstracts (and, with
-    --full-text, in the open-access full text: body sentences and table cells).
+    """Search PubMed and store every PK parameter value found in the abstracts.
 
     Articles already processed with the same model are skipped, so re-running a search (or
     resuming a killed one) adds no duplicates.
@@ -170,13 +163,9 @@ def search(
             client,
             extractor,
             max_results=max_results,
-            search_options={
-                "max_results": max_results,
-                **({"full_text": True} if full_text else {}),
-            },
+            search_options={"max_results": max_results},
             fetch_batch=fetch_batch,
             progress=progress,
-            full_text=full_text,
         )
     if as_json:
         out = {
