@@ -200,8 +200,13 @@ def test_persistent_bad_xml_is_a_fetch_error_and_keeps_the_store(
 
 
 @pytest.mark.slow
-def test_cli_bad_xml_gives_one_line_error_exit_1(tmp_path: Path, model_dir: Path) -> None:
-    """Through the CLI with the default retry policy (5 attempts, ~15 s of back-off)."""
+def test_cli_bad_xml_gives_one_line_error_exit_1(
+    tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the CLI with the retry budget set through the environment (5 attempts, waits
+    of at most 4 s)."""
+    monkeypatch.setenv("PKHARVEST_RETRY_ATTEMPTS", "5")
+    monkeypatch.setenv("PKHARVEST_RETRY_MAX_WAIT", "4")
     db = tmp_path / "s.duckdb"
     with EutilsServer(_articles(2)) as server:
         assert _search("vancomycin", db, model_dir, server).exit_code == 0

@@ -192,6 +192,8 @@ def _render(view: ArticleView) -> None:
     console.print(
         Text(f"PMID {a.pmid}  {where}  {view.url}  model {view.model_version}", style="dim")
     )
+    if a.fulltext_status is not None:
+        console.print(Text(f"full text: {a.fulltext_status}  {a.pmcid or ''}", style="dim"))
     legend = Text("labels: ")
     for label, style in LABEL_STYLES.items():
         legend.append(label, style=style)
@@ -220,9 +222,18 @@ def _measurement_line(m: records.Measurement) -> Text:
         line.append(m.unit_text, style=LABEL_STYLES["UNITS"])
     if m.value_canonical is not None:
         line.append(f"  ⇒ {m.value_canonical:.6g} {m.unit or ''}")
-    extras = [x for x in (m.measurement_type, m.drug and f"drug {m.drug}") if x]
-    if m.group_label:
-        extras.append(f"group {m.group_label}")
+    extras = [
+        str(x)
+        for x in (
+            m.measurement_type,
+            m.statistic,
+            m.deviation_type,
+            m.group_label and f"group {m.group_label}",
+            m.n is not None and f"n={m.n}",
+            m.drug and f"drug {m.drug}",
+        )
+        if x
+    ]
     if extras:
         line.append("  " + ", ".join(extras), style="dim")
     if m.flags:
@@ -257,11 +268,14 @@ def show_cmd(
     pmid: str = typer.Argument(..., help="PubMed id of a stored article."),
     db: Path = typer.Option(..., "--db", help=_DB_HELP),
 ) -> None:
-    """Show a stored article: sentences with entities coloured by label, measurements below.
+    """Show a stored article: sentences with entities coloured by label, measurements below,
+    then its full-text tables.
 
     Each sentence is printed with its tagged entities coloured by label (PK, VALUE, UNITS,
     RANGE, COMPARE); the measurements linked in it are listed under it with their canonical
-    value, unit, drug and flags."""
+    value, unit, drug and flags. Tables read from the full text (``search --full-text``) are
+    printed as grids with their kind and footnotes, each followed by the measurements read from
+    its cells (row and column in the body grid, statistic, group, n)."""
     utf8_argument(pmid, "PMID")
     with Store(db, read_only=True) as store:
         view = store.article_view(pmid.strip())

@@ -37,6 +37,7 @@ from pkharvest.fetch.parse import (
 )
 from pkharvest.fetch.ratelimit import RateLimiter, shared_rate_limiter
 from pkharvest.fetch.recording import Recorder, Replayer
+from pkharvest.fulltext.jats import ParsedSet, normalise_pmcid, parse_pmc_xml
 from pkharvest.records import Article
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,11 @@ DEFAULT_TOOL = "pkharvest"
 ESEARCH = "esearch.fcgi"
 EFETCH = "efetch.fcgi"
 DB = "pubmed"
+DB_PMC = "pmc"
+#: PMC full-text articles are large (100 kB to several MB of JATS each): fewer per request.
+PMC_BATCH = 20
+ENV_RETRY_ATTEMPTS = "PKHARVEST_RETRY_ATTEMPTS"
+ENV_RETRY_MAX_WAIT = "PKHARVEST_RETRY_MAX_WAIT"
 #: ESearch returns at most this many IDs per call (PubMed limit).
 ESEARCH_PAGE_MAX = 10_000
 #: NCBI asks for POST when a request carries more than about 200 UIDs.
@@ -66,10 +72,15 @@ _DATE = re.compile(r"^\d{4}(/\d{1,2}(/\d{1,2})?)?$")
 class RetryPolicy:
     """How hard to retry a request that failed transiently (429, 5xx, timeout, connection reset,
     truncated/unparsable body). Waits grow exponentially from ``initial_wait`` up to ``max_wait``
-    with up to ``jitter`` seconds of random jitter; a server's ``Retry-After`` is honoured (capped
-    at ``max_retry_after``)."""
+    (the longest wait) with up to ``jitter`` seconds of random jitter; a server's
+    ``Retry-After`` is honoured (capped at ``max_retry_after``).
 
-    max_attempts: int = 5
+    The default (10 attempts, waits 1, 2, 4, 8, 16 s then 30 s) keeps trying for about two and a
+    half minutes, so a one-minute E-utilities outage does not end a search or a nightly refresh.
+    :meth:`from_env` reads ``PKHARVEST_RETRY_ATTEMPTS`` and ``PKHARVEST_RETRY_MAX_WAIT`` (for
+    cron jobs)."""
+
+    max_attempts: int = 10
     initial_wait: float = 1.0
     max_wait: float = 30.0
     jitter: float = 1.0
@@ -80,6 +91,52 @@ class RetryPolicy:
             raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
         if min(self.initial_wait, self.max_wait, self.jitter, self.max_retry_after) < 0:
             raise ValueError("retry waits must be >= 0")
+
+    @property
+    def budget(self) -> float:
+        """Seconds of back-off before giving up, jitter and Retry-After left out."""
+        return sum(
+            min(self.initial_wait * 2**i, self.max_wait) for i in range(self.max_attempts - 1)
+        )
+
+    @classmethod
+    def from_env(
+        cls, environ: dict[str, str] | None = None, **overrides: float | int | None
+    ) -> RetryPolicy:
+        """The default policy with ``PKHARVEST_RETRY_ATTEMPTS`` (whole number >= 1) and
+        ``PKHARVEST_RETRY_MAX_WAIT`` (seconds >= 0, the longest back-off; a server's
+        ``Retry-After`` is still honoured up to ``max_retry_after``) applied; ``overrides``
+        that are not None win (command-line options). A bad value raises :class:`UsageError`
+        naming the variable."""
+        env = os.environ if environ is None else environ
+        values: dict[str, float | int] = {}
+        raw = env.get(ENV_RETRY_ATTEMPTS, "").strip()
+        if raw:
+            try:
+                values["max_attempts"] = int(raw)
+            except ValueError:
+                raise UsageError(
+                    f"expected a whole number of attempts, got {raw!r}", option=ENV_RETRY_ATTEMPTS
+                ) from None
+            if values["max_attempts"] < 1:
+                raise UsageError(f"must be >= 1, got {raw}", option=ENV_RETRY_ATTEMPTS)
+        raw = env.get(ENV_RETRY_MAX_WAIT, "").strip()
+        if raw:
+            try:
+                wait = float(raw)
+            except ValueError:
+                raise UsageError(
+                    f"expected seconds, got {raw!r}", option=ENV_RETRY_MAX_WAIT
+                ) from None
+            if not wait >= 0 or wait == float("inf"):
+                raise UsageError(f"must be >= 0 seconds, got {raw}", option=ENV_RETRY_MAX_WAIT)
+            values["max_wait"] = wait
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        base = cls()
+        if "max_wait" in values:
+            values.setdefault("initial_wait", min(base.initial_wait, float(values["max_wait"])))
+            values.setdefault("jitter", min(base.jitter, float(values["max_wait"])))
+        return replace(base, **values)  # type: ignore[arg-type]
 
 
 class _Transient(Exception):
@@ -159,7 +216,7 @@ class EutilsClient:
         self.email = email if email is not None else os.environ.get(ENV_EMAIL) or None
         self.api_key = api_key if api_key is not None else os.environ.get(ENV_API_KEY) or None
         self.tool = tool
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or RetryPolicy.from_env()
         self.timeout = timeout
         self.rate_limiter = rate_limiter or shared_rate_limiter(self.api_key)
         self.post_threshold = post_threshold
@@ -247,6 +304,7 @@ class EutilsClient:
         *,
         post: bool = False,
         pmids: Sequence[str] | None = None,
+        what: str | None = None,
     ) -> T:
         """Send (or replay) one request and parse it, retrying transient failures."""
         if self.replayer is not None:
@@ -284,6 +342,8 @@ class EutilsClient:
             return retrying(attempt)
         except _Transient as exc:
             which = f" for {pmid_summary(pmids)}" if pmids is not None else ""
+            if what is not None:
+                which = f" for {what}"
             raise FetchError(
                 f"{endpoint}{which} failed after {self.retry.max_attempts} attempt(s) "
                 f"at {self.base_url}: {exc.what}"
@@ -406,3 +466,52 @@ class EutilsClient:
             )
         logger.info("efetch: %d articles in %.2f s", len(articles), time.perf_counter() - t0)
         return articles
+
+    # --------------------------------------------------------------- EFetch db=pmc
+
+    def fetch_fulltext(
+        self, pmcids: Sequence[str], batch_size: int = PMC_BATCH
+    ) -> Iterator[ParsedSet]:
+        """Yield the JATS full text of ``pmcids`` ("PMC123" or "123") batch by batch (EFetch
+        ``db=pmc``), with the same rate limiter, retries and record/replay as PubMed. A
+        response that is not XML is retried like any bad body; an article that cannot be read
+        comes back in ``ParsedSet.errors``; ids PMC does not return are logged."""
+        if not 1 <= batch_size <= ESEARCH_PAGE_MAX:
+            raise UsageError(
+                f"must be in 1..{ESEARCH_PAGE_MAX}, got {batch_size}", option="batch_size"
+            )
+        if isinstance(pmcids, str):
+            raise UsageError("expected a list of PMC ids, got a single string", option="pmcids")
+        clean: list[str] = []
+        for raw in pmcids:
+            try:
+                clean.append(normalise_pmcid(raw))
+            except ValueError as exc:
+                raise UsageError(str(exc), option="pmcids") from None
+        clean = list(dict.fromkeys(clean))
+        for i in range(0, len(clean), batch_size):
+            batch = clean[i : i + batch_size]
+            params = {"db": DB_PMC, "retmode": "xml", "id": ",".join(p[3:] for p in batch)}
+            shown = ", ".join(batch[:10]) + (
+                f" and {len(batch) - 10} more" if len(batch) > 10 else ""
+            )
+            t0 = time.perf_counter()
+            parsed = self._request(
+                EFETCH,
+                params,
+                parse_pmc_xml,
+                post=len(batch) > self.post_threshold,
+                what=f"{DB_PMC} {shown}",
+            )
+            got = {a.pmcid for a in parsed.articles} | {e[0] for e in parsed.errors}
+            missing = [p for p in batch if p not in got]
+            if missing:
+                logger.warning(
+                    "efetch db=pmc: %d id(s) not returned: %s", len(missing), ", ".join(missing)
+                )
+            logger.info(
+                "efetch db=pmc: %d articles in %.2f s",
+                len(parsed.articles),
+                time.perf_counter() - t0,
+            )
+            yield parsed

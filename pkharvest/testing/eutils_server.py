@@ -19,7 +19,11 @@ What it implements: ESearch (``term`` matched as AND of words against title, abs
 and MeSH, results newest PMID first; ``usehistory=y`` with ``WebEnv``/``QueryKey``; ``retstart``/
 ``retmax``; ``mindate``/``maxdate`` filtering on each article's ``date`` for any ``datetype``) and
 EFetch (GET or POST; by ``id`` list or by ``WebEnv``/``query_key`` + ``retstart``/``retmax``;
-``retmode=xml`` only). Every request is recorded in ``server.requests``.
+``retmode=xml`` only). EFetch ``db=pmc`` by ``id`` list serves each article's ``jats`` (a JATS
+``<article>`` element as text) for its ``pmcid``; an article with a ``pmcid`` and no ``jats`` is
+answered as PMC answers outside the open-access subset (front matter and the comment "The
+publisher of this article does not allow downloading of the full text in XML form."). Every
+request is recorded in ``server.requests``.
 
 Fault modes (``fail_next`` for scripted faults, ``random_faults`` for a seeded fault rate):
 ``"429"`` (with ``Retry-After``), ``"500"``, ``"503"``, ``"slow"`` (sleeps ``slow_seconds`` before
@@ -80,6 +84,7 @@ class FakeArticle:
     medline_date: str | None = None  # e.g. "1998 Dec-1999 Jan": replaces PubDate Year/Month
     raw_xml: bool = False
     book: bool = False  # serve as a PubmedBookArticle
+    jats: str | None = None  # the <article> served by EFetch db=pmc for ``pmcid``
 
     def _t(self, text: str) -> str:
         return text if self.raw_xml else escape(text)
@@ -221,6 +226,42 @@ def pubmed_xml(articles: Iterable[FakeArticle]) -> bytes:
     return (
         f'<?xml version="1.0" ?>\n{PUBMED_DOCTYPE}\n<PubmedArticleSet>\n{body}\n'
         "</PubmedArticleSet>\n"
+    ).encode()
+
+
+PMC_DOCTYPE = (
+    '<!DOCTYPE pmc-articleset PUBLIC "-//NLM//DTD ARTICLE SET 2.0//EN" '
+    '"https://dtd.nlm.nih.gov/ncbi/pmc/articleset/nlm-articleset-2.0.dtd">'
+)
+WITHHELD_COMMENT = (
+    "<!--The publisher of this article does not allow downloading of the full text in XML form.-->"
+)
+
+
+def _pmc_digits(value: str) -> str:
+    text = value.strip()
+    return text[3:] if text.upper().startswith("PMC") else text
+
+
+def pmc_article_xml(article: FakeArticle) -> str:
+    """The JATS ``<article>`` EFetch db=pmc answers for ``article`` (its ``jats``, or front
+    matter with the not-open-access comment)."""
+    if article.jats is not None:
+        return article.jats
+    return (
+        '<article article-type="research-article"><front><article-meta>'
+        f'<article-id pub-id-type="pmid">{article.pmid}</article-id>'
+        f'<article-id pub-id-type="pmc">{_pmc_digits(article.pmcid or "")}</article-id>'
+        f"<title-group><article-title>{escape(article.title)}</article-title></title-group>"
+        f"</article-meta></front>{WITHHELD_COMMENT}</article>"
+    )
+
+
+def pmc_xml(articles: Iterable[FakeArticle]) -> bytes:
+    """A complete EFetch db=pmc ``pmc-articleset`` document for ``articles``."""
+    body = "\n".join(pmc_article_xml(a) for a in articles)
+    return (
+        f'<?xml version="1.0" ?>\n{PMC_DOCTYPE}\n<pmc-articleset>{body}</pmc-articleset>\n'
     ).encode()
 
 
@@ -390,8 +431,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, endpoint: str, p: dict[str, str]) -> tuple[int, bytes]:
         if endpoint not in ("esearch", "efetch"):
             return 404, b"unknown endpoint"
+        if endpoint == "efetch" and p.get("db") == "pmc":
+            return self._efetch_pmc(p)
         if p.get("db", "pubmed") != "pubmed":
-            return 400, b"only db=pubmed is served"
+            return 400, b"only db=pubmed (and EFetch db=pmc) is served"
         return self._esearch(p) if endpoint == "esearch" else self._efetch(p)
 
     def _esearch(self, p: dict[str, str]) -> tuple[int, bytes]:
@@ -446,6 +489,16 @@ class _Handler(BaseHTTPRequestHandler):
         with st.lock:
             arts = [st.articles[i] for i in ids if i in st.articles]
         return 200, pubmed_xml(arts)
+
+
+    def _efetch_pmc(self, p: dict[str, str]) -> tuple[int, bytes]:
+        st = self.server.state
+        if p.get("retmode") != "xml" or not p.get("id"):
+            return 400, b"db=pmc is served by id with retmode=xml only"
+        wanted = [_pmc_digits(i) for i in p["id"].split(",") if i.strip()]
+        with st.lock:
+            by_pmc = {_pmc_digits(a.pmcid): a for a in st.articles.values() if a.pmcid}
+        return 200, pmc_xml(by_pmc[i] for i in wanted if i in by_pmc)
 
 
 class _Server(ThreadingHTTPServer):
