@@ -99,7 +99,9 @@ class Extractor:
 
     @property
     def model_version(self) -> str:
-        return self.tagger.version
+        """The version stored with this extractor's rows (the weights' id, plus the precision
+        when it is not fp32)."""
+        return self.tagger.run_version
 
     def sentences_to_measurements(
         self,
@@ -167,8 +169,9 @@ def check_query(query: str | None, option: str = "query") -> str:
     return query.strip()
 
 
-def load_tagger(model_dir: str | Path) -> PKTagger:
-    """Load a model folder; a missing folder says how to get one."""
+def load_tagger(model_dir: str | Path, precision: str = "fp32") -> PKTagger:
+    """Load a model folder at ``precision`` (``fp32`` or ``int8``); a missing folder says how
+    to get one."""
     path = Path(model_dir)
     if not path.exists():
         raise UsageError(
@@ -176,7 +179,7 @@ def load_tagger(model_dir: str | Path) -> PKTagger:
             "(or run the quick start once)",
             option="--model",
         )
-    return PKTagger.load(path)
+    return PKTagger.load(path, precision=precision)
 
 
 def _batches(

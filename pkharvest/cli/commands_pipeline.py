@@ -27,6 +27,7 @@ from rich.table import Table
 from pkharvest.cli import app, console, err_console, handle_errors, utf8_argument
 from pkharvest.errors import UsageError
 from pkharvest.filter import DEFAULT_THRESHOLD
+from pkharvest.model.config import DEFAULT_PRECISION
 from pkharvest.paths import default_model_dir
 from pkharvest.records import Measurement
 
@@ -58,6 +59,12 @@ _FETCH_BATCH_OPT = typer.Option(
     help="Articles per EFetch request and per store transaction.",
 )
 _JSON_OPT = typer.Option(False, "--json", help="Print one JSON object, no table.")
+_PRECISION_OPT = typer.Option(
+    DEFAULT_PRECISION,
+    "--precision",
+    help="Inference precision: int8 (the encoder's Linear layers quantised; faster on a CPU) or "
+    "fp32 (the weights as trained). The store records which one produced its rows.",
+)
 
 
 @contextmanager
@@ -123,10 +130,13 @@ def _table(measurements: list[Measurement], title: str) -> Table:
     return table
 
 
-def _extractor(model: Path | None, threshold: float):  # type: ignore[no-untyped-def]
+def _extractor(model: Path | None, threshold: float,  # type: ignore[no-untyped-def]
+               precision: str = DEFAULT_PRECISION):
+    from pkharvest.model.tagger import check_precision
     from pkharvest.pipeline import Extractor, load_tagger
 
-    return Extractor(load_tagger(model or default_model_dir()), threshold=threshold)
+    check_precision(precision)
+    return Extractor(load_tagger(model or default_model_dir(), precision), threshold=threshold)
 
 
 @app.command("search")
@@ -143,6 +153,7 @@ def search(
     replay: Path | None = _REPLAY_OPT,
     threshold: float = _THRESHOLD_OPT,
     fetch_batch: int = _FETCH_BATCH_OPT,
+    precision: str = _PRECISION_OPT,
     as_json: bool = _JSON_OPT,
 ) -> None:
     """Search PubMed and store every PK parameter value found in the abstracts.
@@ -154,7 +165,7 @@ def search(
     from pkharvest.store import Store
 
     check_query(utf8_argument(query, "QUERY"), option="QUERY")  # before the store is created
-    extractor = _extractor(model, threshold)
+    extractor = _extractor(model, threshold, precision)
     client = _client(eutils_url, email, api_key, record, replay)
     with Store(db) as store, _progress(not as_json) as progress:
         summary = run_search(
@@ -201,6 +212,7 @@ def refresh(
         7, "--overlap-days", help="Re-query this many days before each search's last run."
     ),
     fetch_batch: int = _FETCH_BATCH_OPT,
+    precision: str = _PRECISION_OPT,
     as_json: bool = _JSON_OPT,
 ) -> None:
     """Re-run every saved search of the store for records added since it last ran.
@@ -213,7 +225,7 @@ def refresh(
 
     if not db.exists():
         raise UsageError(f"no store at {db}; run `pkharvest search` first", option="--db")
-    extractor = _extractor(model, threshold)
+    extractor = _extractor(model, threshold, precision)
     client = _client(eutils_url, email, api_key, record, replay)
     with Store(db) as store, _progress(not as_json) as progress:
         summaries = refresh_searches(

