@@ -109,3 +109,14 @@ def test_tag_cli_precision(model_dir: Path) -> None:
     assert fp32.exit_code == 0 and int8.exit_code == 0, fp32.output + int8.output
     bad = runner.invoke(app, [*args, "--precision", "fp16"])
     assert bad.exit_code == 2 and "--precision" in bad.output
+
+
+def test_digit_prefilter_keeps_every_gold_record(corpus_path: Path) -> None:
+    from pkharvest.filter import may_carry_value
+    from pkharvest.scoring import gold_records
+
+    assert may_carry_value("CL was 4.2 L/h") and may_carry_value("CL ٤ L/h")
+    assert not may_carry_value("Clearance was reduced in neonates.")
+    examples = read_corpus(corpus_path)
+    dropped = [e for e in examples if not may_carry_value(e.text)]
+    assert gold_records(examples) and not gold_records(dropped)
