@@ -20,6 +20,7 @@ Write model
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -905,6 +906,48 @@ class Store:
             ) from exc
         logger.info("stored %s", counts.as_dict())
         return counts
+
+    def write_file_batch(
+        self,
+        deleted: Iterable[str],
+        articles: Iterable[Article],
+        sentences: Iterable[ScoredSentence],
+        mentions: Iterable[Mention],
+        measurements: Iterable[Measurement],
+        run_id: int | None,
+        model_version: str,
+    ) -> WriteCounts:
+        """What one bulk input file says, in ONE transaction: the rows of the ``deleted``
+        PMIDs (DeleteCitation) removed, then the articles upserted as :meth:`write_batch` does.
+        Any failure rolls it all back (the store stays as before the file)."""
+        self._writable()
+        gone = sorted(set(deleted))
+        arts, sents = list(articles), list(sentences)
+        ments, meas = list(mentions), list(measurements)
+        self._check_batch(arts, sents, ments, meas)
+        con = self.con
+        con.begin()
+        try:
+            removed = 0
+            if gone:
+                con.register("_bulk_deleted", pa.table({"pmid": pa.array(gone, pa.string())}))
+                try:
+                    for table in ("measurements", "mentions", "sentences", "articles"):
+                        row = con.execute(f"DELETE FROM {table} WHERE pmid IN"
+                                          " (SELECT pmid FROM _bulk_deleted)").fetchone()
+                        removed += int(row[0]) if row else 0
+                finally:
+                    con.unregister("_bulk_deleted")
+            counts = (self._write(arts, sents, ments, meas, run_id, model_version)
+                      if arts else WriteCounts())
+            con.commit()
+        except BaseException as exc:
+            con.rollback()
+            if isinstance(exc, PkHarvestError) or not isinstance(exc, Exception):
+                raise
+            raise StoreError(f"{self.path}: bulk file batch not written, nothing of it stored:"
+                             f" {type(exc).__name__}: {exc}") from exc
+        return dataclasses.replace(counts, removed=counts.removed + removed)
 
     @staticmethod
     def _check_batch(
