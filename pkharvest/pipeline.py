@@ -113,9 +113,10 @@ class Extractor:
     ) -> tuple[list[ScoredSentence], list[Mention], list[Measurement]]:
         """Run the model over ``sentences`` (of one article) and link what it finds.
 
-        One ``predict`` call per article, not per EFetch batch: padding inside a batch can move
-        the model's floats in the last digits, and an article's stored scores must not depend
-        on which other articles shared its batch (a resumed run groups articles differently)."""
+        An article's stored scores do not depend on which other articles share a batch
+        (``PKTagger.word_scores`` batches equal-length windows and runs each Linear layer
+        window by window), so a resumed run that groups articles differently stores the same
+        rows; ``bulk`` tags whole chunks of articles in one call for that reason."""
         if not sentences:
             return [], [], []
         # Every unit reaches the linker (the linker decides; see PKTagger.predict).
