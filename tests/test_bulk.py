@@ -151,3 +151,35 @@ def test_bulk_cli_usage_errors(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "missing.xml.gz" in res.output
     assert not (tmp_path / "s.duckdb").exists()
     assert runner.invoke(app, ["bulk", "--help"]).exit_code == 0
+
+
+@pytest.mark.slow
+def test_killed_run_then_rerun_equals_an_uninterrupted_run(
+        tmp_path: Path, articles: list[FakeArticle], model_dir: Path,
+        extractor: Extractor) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    files, _ = _files(tmp_path / "in", articles)
+    reference = tmp_path / "ref.duckdb"
+    with Store(reference) as store:
+        run_bulk(files, store, extractor)
+    db = tmp_path / "killed.duckdb"
+    driver = "import sys; from pkharvest.cli import main; sys.argv[0] = 'pkharvest'; main()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", driver, "bulk", str(tmp_path / "in"), "--db", str(db),
+         "--model", str(model_dir), "--threshold", "0", "--precision", "int8"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert proc.stderr is not None
+    deadline = time.monotonic() + 300
+    for line in proc.stderr:  # kill once the first file is done and the second has begun
+        if line.startswith("[1/2]") or time.monotonic() > deadline:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with Store(db) as store:  # the lock left behind does not block the re-run
+        run_bulk(files, store, extractor)
+    assert _content(db) == _content(reference)
