@@ -39,6 +39,7 @@ def main() -> None:
     ap.add_argument("--weighting", default="fixed")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--precision", default="fp32", help="fp32 or int8 (scoring a saved model)")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = ap.parse_args()
     if args.threads:
@@ -48,7 +49,7 @@ def main() -> None:
     cfg = train_config(reference=args.reference, view=args.view, fraction=args.fraction,
                        weighting=args.weighting, seed=args.seed)
     split = training_sets(apply_view(examples, args.view), cfg)  # one article split for all
-    figures: dict = {"threads": torch.get_num_threads()}
+    figures: dict = {"threads": torch.get_num_threads(), "precision": args.precision}
     scores = None
     if args.train:
         tr = split.train
@@ -61,11 +62,11 @@ def main() -> None:
         print(f"trained on {len(tr)} sentences in {result.wall_time_s:.1f} s "
               f"({result.steps} steps, best epoch {result.best_epoch}/{result.epochs_run})")
     else:
-        tagger = PKTagger.load(args.model or default_model_dir())
+        tagger = PKTagger.load(args.model or default_model_dir(), precision=args.precision)
     if scores is None:
         scores = evaluate(tagger, split.test)
     strict, partial = scores["ner"]["strict"], scores["ner"]["partial"]
-    print(f"model {tagger.version}  test split: {len(split.test)} sentences (unseen articles)")
+    print(f"model {tagger.run_version}  test split: {len(split.test)} sentences (unseen articles)")
     print(f"{'label':<9}{'P':>7}{'R':>7}{'F1':>7}{'pF1':>7}{'n':>6}")
     for lab, sc in strict["per_label"].items():
         print(f"{lab:<9}{sc['precision']:7.3f}{sc['recall']:7.3f}{sc['f1']:7.3f}"

@@ -44,6 +44,7 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=None)
     ap.add_argument("--repeat", type=int, default=3, help="runs per setting; best is reported")
     ap.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    ap.add_argument("--precision", default="fp32", help="fp32 or int8")
     args = ap.parse_args()
 
     split = split_by_article(read_corpus(args.corpus), DEFAULT_PROPORTIONS, seed=DEFAULT_SEED)
@@ -54,7 +55,7 @@ def main() -> None:
         make_article(p, title="Pharmacokinetic report.", sentences=t)
         for p, t in sorted(by_pmid.items())
     ]
-    tagger = load_tagger(args.model)
+    tagger = load_tagger(args.model, args.precision)
 
     # Filter recall on the gold sentences: a sentence "carries PK" when it has any span.
     preds = tagger.predict([ex.text for ex in split.test])
@@ -67,6 +68,7 @@ def main() -> None:
         "test_articles": len(articles),
         "test_sentences": len(split.test),
         "threshold": args.threshold,
+        "precision": args.precision,
         "filter_recall": round(kept_pos / max(1, len(positives)), 4),
         "filter_kept_negatives": f"{kept_neg}/{len(negatives)}",
     }

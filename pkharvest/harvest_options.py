@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pkharvest.errors import UsageError
+from pkharvest.model.config import DEFAULT_PRECISION
 from pkharvest.pipeline import DEFAULT_FETCH_BATCH
 from pkharvest.screen import DEFAULT_THRESHOLD
 
@@ -27,7 +28,7 @@ class HarvestOptions:
     their environment variables or NCBI's defaults); ``record``: a folder that keeps every raw
     response; ``replay``: a recording to run from offline; ``threshold``: the bCLS probability
     a sentence needs to be tagged; ``fetch_batch``: articles per EFetch request and per store
-    transaction."""
+    transaction; ``precision``: ``fp32`` or ``int8`` inference."""
 
     model: Path | None = None
     eutils_url: str | None = None
@@ -37,6 +38,7 @@ class HarvestOptions:
     replay: Path | None = None
     threshold: float = DEFAULT_THRESHOLD
     fetch_batch: int = DEFAULT_FETCH_BATCH
+    precision: str = DEFAULT_PRECISION
 
     def client(self) -> EutilsClient:
         """The E-utilities client these options describe (record and replay exclude each
@@ -52,8 +54,10 @@ class HarvestOptions:
 
     def extractor(self) -> Extractor:
         """The loaded model with the threshold (load it once per run)."""
+        from pkharvest.model.tagger import check_precision
         from pkharvest.paths import default_model_dir
         from pkharvest.pipeline import Extractor, load_tagger
 
-        return Extractor(load_tagger(self.model or default_model_dir()),
+        check_precision(self.precision)
+        return Extractor(load_tagger(self.model or default_model_dir(), self.precision),
                          threshold=self.threshold)

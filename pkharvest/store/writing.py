@@ -19,6 +19,7 @@ Write model
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Iterable
@@ -138,6 +139,52 @@ class WriteMixin(StoreConnection):
             ) from exc
         logger.info("stored %s", counts.as_dict())
         return counts
+
+    def write_file_batch(
+        self,
+        deleted: Iterable[str],
+        results: Iterable[ArticleResult],
+        run_id: int | None,
+        model_version: str,
+    ) -> WriteCounts:
+        """What one bulk input file says, in ONE transaction: the rows of the ``deleted``
+        PMIDs (DeleteCitation) removed, then the articles upserted as :meth:`write_batch` does.
+        Any failure rolls it all back (the store stays as before the file)."""
+        self._writable()
+        if not model_version:
+            raise StoreError("write_file_batch needs a model_version")
+        gone = sorted(set(deleted))
+        batch = list(results)
+        self._check_batch(batch)
+        arts = [r.article for r in batch]
+        sents = [s for r in batch for s in r.sentences]
+        ments = [m for r in batch for m in r.mentions]
+        meas = [x for r in batch for x in r.measurements]
+        tabs = [tb for r in batch for tb in r.tables]
+        con = self.con
+        con.begin()
+        try:
+            removed = 0
+            if gone:
+                con.register("_bulk_deleted", pa.table({"pmid": pa.array(gone, pa.string())}))
+                try:
+                    for table in ("measurements", "mentions", "sentences", "article_tables",
+                                  "articles"):
+                        row = con.execute(f"DELETE FROM {table} WHERE pmid IN"
+                                          " (SELECT pmid FROM _bulk_deleted)").fetchone()
+                        removed += int(row[0]) if row else 0
+                finally:
+                    con.unregister("_bulk_deleted")
+            counts = (self._write(arts, sents, ments, meas, tabs, run_id, model_version)
+                      if arts else WriteCounts())
+            con.commit()
+        except BaseException as exc:
+            con.rollback()
+            if isinstance(exc, PkHarvestError) or not isinstance(exc, Exception):
+                raise
+            raise StoreError(f"{self.path}: bulk file batch not written, nothing of it stored:"
+                             f" {type(exc).__name__}: {exc}") from exc
+        return dataclasses.replace(counts, removed=counts.removed + removed)
 
     @staticmethod
     def _check_batch(batch: list[ArticleResult]) -> None:
