@@ -23,8 +23,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from eutils_server import EutilsServer, make_article
-
 from pkharvest.corpus.reader import read_corpus
 from pkharvest.corpus.splits import split_by_article
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
@@ -32,6 +30,7 @@ from pkharvest.model.config import PRECISIONS
 from pkharvest.model.tagger import set_threads
 from pkharvest.pipeline import Extractor, load_tagger, run_search
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import EutilsServer, make_article
 
 QUERY = "pharmacokinetic report"
 

@@ -22,11 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from eutils_server import EutilsServer, FakeArticle, make_article
-
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
 from pkharvest.pipeline import Extractor, load_tagger, run_search
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = "tamsolidine"

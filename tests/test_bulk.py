@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from eutils_server import PUBMED_DOCTYPE, EutilsServer, FakeArticle, make_article
 from typer.testing import CliRunner
 
 from pkharvest.bulk import baseline_files, run_bulk
@@ -27,6 +26,7 @@ from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import PKTagger
 from pkharvest.pipeline import Extractor, run_search
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import PUBMED_DOCTYPE, EutilsServer, FakeArticle, make_article
 
 runner = CliRunner()
 QUERY = "pharmacokinetic report"

@@ -112,7 +112,7 @@ def test_tag_cli_precision(model_dir: Path) -> None:
 
 
 def test_digit_prefilter_keeps_every_gold_record(corpus_path: Path) -> None:
-    from pkharvest.filter import may_carry_value
+    from pkharvest.screen import may_carry_value
 
     from pkharvest.scoring import gold_records
 

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from eutils_server import EutilsServer, FakeArticle, make_article
 
 from pkharvest.errors import FetchError, UsageError
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
 from pkharvest.fetch.client import ENV_RETRY_ATTEMPTS, ENV_RETRY_MAX_WAIT
+from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article
 
 DATA = Path(__file__).parent / "data" / "jats"
 FAST = RetryPolicy(max_attempts=6, initial_wait=0.01, max_wait=0.05, jitter=0.01, max_retry_after=5)

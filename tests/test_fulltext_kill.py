@@ -10,7 +10,6 @@ import random
 from pathlib import Path
 
 import pytest
-from eutils_server import EutilsServer
 from test_fulltext_search import QUERY, content, corpus
 from test_kill_resume import FETCH_BATCH, SEED, _cli_args, _kill_at
 from typer.testing import CliRunner
@@ -21,6 +20,7 @@ from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import PKTagger
 from pkharvest.pipeline import run_search
 from pkharvest.store import Store
+from pkharvest.testing.eutils_server import EutilsServer
 
 #: The pipeline's full-text path (``run_search(full_text=...)``, ``search --full-text``) is wired
 #: in once the store package with schema version 2 (article_tables, fulltext_status) is merged.

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from eutils_server import EutilsServer, FakeArticle, make_article
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
@@ -23,6 +22,7 @@ from pkharvest.model.tagger import PKTagger
 from pkharvest.pipeline import Extractor, refresh_searches, run_search
 from pkharvest.store import Store
 from pkharvest.tables.evaluate import load_gold
+from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article
 
 #: The pipeline's full-text path (``run_search(full_text=...)``, ``search --full-text``) is wired
 #: in once the store package with schema version 2 (article_tables, fulltext_status) is merged.
