@@ -91,6 +91,7 @@ from pkharvest.cli import (  # noqa: E402
     commands_experiment,
     commands_model,
     commands_pipeline,
+    commands_review,
     commands_search,
     commands_store,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "commands_experiment",
     "commands_model",
     "commands_pipeline",
+    "commands_review",
     "commands_search",
     "commands_store",
     "console",
