@@ -52,8 +52,8 @@ def review_process(db: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[str
     """``pkharvest review --db DB --port 0`` as a child process; yields it and its URL."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from pkharvest.cli import main; main()", "review", "--db", str(db), "--port", "0",
-         "--reviewer", "proc", *extra],
+        [sys.executable, "-c", "from pkharvest.cli import main; main()", "review", "--db",
+         str(db), "--port", "0", "--reviewer", "proc", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
     try:
         url = None

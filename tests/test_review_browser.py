@@ -22,7 +22,8 @@ from pkharvest.store import Store
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = os.environ.get("PKHARVEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = (os.environ.get("PKHARVEST_CHROMIUM") or shutil.which("chromium")
+            or "/usr/bin/chromium")
 OUTLIER = "1002:1:18-27:31-35"
 CMAX = "1004:0:9-13:18-21"
 VOLUME = "1003:1:4-26:31-33"
@@ -38,8 +39,12 @@ SELECT = """([text, occurrence]) => {
   while ((node = walker.nextNode())) {
     const base = parseInt(node.parentElement.getAttribute('data-start'), 10);
     const len = node.textContent.length;
-    if (!setStart && at >= base && at < base + len) { range.setStart(node, at - base); setStart = true; }
-    if (setStart && at + text.length <= base + len) { range.setEnd(node, at + text.length - base); done = 1; break; }
+    if (!setStart && at >= base && at < base + len) {
+      range.setStart(node, at - base); setStart = true;
+    }
+    if (setStart && at + text.length <= base + len) {
+      range.setEnd(node, at + text.length - base); done = 1; break;
+    }
   }
   const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
   return done;

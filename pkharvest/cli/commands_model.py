@@ -49,9 +49,11 @@ def _score_table(scores: dict[str, Any], title: str) -> Table:
 @app.command("train")
 @handle_errors
 def train_cmd(
-    corpus: Path | None = typer.Option(
-        None, "--corpus", help="Prodigy JSONL corpus \\[default: PKHARVEST_CORPUS or the shared "
-        "annotated sentences]."),
+    corpus: list[Path] = typer.Option(
+        [], "--corpus", help="Prodigy JSONL corpus; repeat to learn from several (e.g. the "
+        "shared corpus and `review export` corrections: a later corpus's sentence replaces the "
+        "same sentence of an earlier one; all are split by article together) \\[default: "
+        "PKHARVEST_CORPUS or the shared annotated sentences]."),
     view: str = typer.Option("full", "--view", help="Labels to learn: full (all five) or pk."),
     split: str = typer.Option(
         "0.7,0.15,0.15", "--split", help="train,dev,test proportions (split by article; "
@@ -105,7 +107,7 @@ def train_cmd(
 ) -> None:
     """Train the multi-task PK NER model, score it on the held-out test split and save it
     (weights, config, tokenizer, metrics.json, model card)."""
-    from pkharvest.corpus.reader import apply_view, read_corpus
+    from pkharvest.corpus.reader import apply_view, read_corpora
     from pkharvest.corpus.splits import parse_split
     from pkharvest.model.tagger import check_model_folder
     from pkharvest.training.evaluate import evaluate
@@ -134,7 +136,7 @@ def train_cmd(
         overrides["head_lr"] = lr
     config = TrainConfig.reference(**overrides) if reference else TrainConfig(**overrides)
     target = check_model_folder(out or default_model_dir())  # before any training time
-    examples = apply_view(read_corpus(corpus), view)
+    examples = apply_view(read_corpora(corpus), view)
     parts = training_sets(examples, config)
     console.print(f"{parts.describe()} (view {view}, weighting {config.weighting})",
                   highlight=False)
