@@ -180,3 +180,16 @@ def test_train_learns_from_several_corpora(reviewed: Path, corpus_path: Path,
     m = re.search(r"train (\d+) .*test (\d+) sentences", res.output)
     assert m and int(m.group(1)) + int(m.group(2)) == len(read_corpora([shared, corrections]))
     assert len(read_corpora([shared, corrections])) == len(read_corpus(shared)) + 3
+
+
+def test_uncertainty_ranks_doubtful_sentences_first() -> None:
+    from pkharvest.model.tagger import SentencePrediction
+    from pkharvest.records import Entity
+    from pkharvest.review.sampling import uncertainty
+
+    sure = SentencePrediction("a", [Entity("PK", 0, 1, "a", 0.99)], 0.99, 1)
+    doubtful_entity = SentencePrediction("b", [Entity("PK", 0, 1, "b", 0.55)], 0.99, 1)
+    doubtful_sentence = SentencePrediction("c", [], 0.5, 0)
+    assert uncertainty(sure) == pytest.approx(0.02)
+    assert uncertainty(doubtful_entity) == pytest.approx(0.45)
+    assert uncertainty(doubtful_sentence) == pytest.approx(1.0)
