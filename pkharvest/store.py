@@ -43,11 +43,17 @@ from pkharvest.errors import (
 )
 from pkharvest.paths import PROJECT_ROOT
 from pkharvest.records import AbstractSection, Article, Entity, Measurement, Sentence
+from pkharvest.review.storage import (
+    REVIEW_TABLES,
+    ReviewMixin,
+    create_review_views,
+    migrate_add_review,
+)
 
 logger = logging.getLogger(__name__)
 
 APPLICATION_ID = "pkharvest"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LOCK_SUFFIX = ".lock"
 QUERIES_DIR = PROJECT_ROOT / "queries"
 QUERY_SUFFIX = ".sql"
@@ -361,7 +367,9 @@ GROUP BY drug, parameter, measurement_type, unit;
 """
 
 # Migrations: _MIGRATIONS[v] upgrades a store of schema version v to v + 1 (in a transaction).
-_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {}
+_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    1: migrate_add_review,  # version 2: review decisions (pkharvest.review.storage)
+}
 
 _ARTICLE_COLS = (
     "pmid", "title", "abstract", "sections", "journal", "year", "doi", "pmcid", "mesh",
@@ -556,7 +564,7 @@ def bind_params(spec: QuerySpec, params: Mapping[str, str] | None) -> dict[str, 
 # the store
 
 
-class Store:
+class Store(ReviewMixin):
     """A pkharvest DuckDB store (a context manager).
 
     ``read_only`` opens an existing store without writing; ``lock`` (default: when writable)
@@ -699,6 +707,7 @@ class Store:
             if not self.read_only:
                 self._verify_data()
                 self.con.execute(_VIEWS)
+                create_review_views(self.con)
                 if self._lock is not None:
                     # We hold the lock, so a run still marked running was killed.
                     self.con.execute(
@@ -712,7 +721,9 @@ class Store:
         con.begin()
         try:
             con.execute(_SCHEMA)
+            con.execute(REVIEW_TABLES)
             con.execute(_VIEWS)
+            create_review_views(con)
             con.execute(
                 "INSERT INTO meta VALUES ('application_id', $a), ('schema_version', $v),"
                 " ('created', $c)",

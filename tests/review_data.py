@@ -10,7 +10,14 @@ from pathlib import Path
 from pkharvest.link import link
 from pkharvest.normalise import normalise
 from pkharvest.records import AbstractSection, Article, Entity, Sentence
-from pkharvest.store import Mention, ScoredSentence, Store
+from pkharvest.store import Store
+
+try:  # the per-article results of the store package
+    from pkharvest.records import ArticleResult, Mention, ScoredSentence
+except ImportError:  # pragma: no cover - the single-module store
+    from pkharvest.store import Mention, ScoredSentence  # type: ignore[no-redef]
+
+    ArticleResult = None  # type: ignore[assignment,misc]
 
 # (pmid, drug, sentence, [(label, text, score), ...]) -- each text is found left to right.
 SENTENCES: list[tuple[str, str, str, list[tuple[str, str, float]]]] = [
@@ -61,6 +68,10 @@ def build(path: Path, sentences=SENTENCES, model_version: str = "test-v1") -> Pa
                 for x in link(sent, entities):
                     meas.append(normalise(dataclasses.replace(x, drug=drug,
                                                               drug_source="test")))
-            store.write_batch([article], sents, ments, meas, run_id=None,
-                              model_version=model_version)
+            if ArticleResult is None:
+                store.write_batch([article], sents, ments, meas, run_id=None,
+                                  model_version=model_version)
+            else:
+                store.write_batch([ArticleResult(article, sents, ments, meas)], run_id=None,
+                                  model_version=model_version)
     return path

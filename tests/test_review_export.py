@@ -193,3 +193,22 @@ def test_uncertainty_ranks_doubtful_sentences_first() -> None:
     assert uncertainty(sure) == pytest.approx(0.02)
     assert uncertainty(doubtful_entity) == pytest.approx(0.45)
     assert uncertainty(doubtful_sentence) == pytest.approx(1.0)
+
+
+def test_a_store_without_the_review_table_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
+    import duckdb
+
+    from pkharvest.store import SCHEMA_VERSION
+
+    db = build(tmp_path / "old.duckdb")
+    con = duckdb.connect(str(db))
+    con.execute("DROP VIEW curated_measurements; DROP VIEW review_status;"
+                " DROP TABLE review_decisions; DROP SEQUENCE review_decisions_id_seq")
+    con.execute("UPDATE meta SET value = $v WHERE key = 'schema_version'",
+                {"v": str(SCHEMA_VERSION - 1)})
+    con.close()
+    with Store(db) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        assert store.review_counts() == {"todo": 8, "changed": 0, "done": 0}
+        decide(store, OUTLIER, decision="accept")
+        assert len(store.curated_measurements()) == 1

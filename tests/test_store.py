@@ -27,7 +27,8 @@ from pkharvest.store import (
     measurement_id,
 )
 
-TABLES = {"meta", "articles", "sentences", "mentions", "measurements", "searches", "runs"}
+TABLES = {"meta", "articles", "sentences", "mentions", "measurements", "searches", "runs",
+          "review_decisions"}
 
 
 def make_article(pmid: str, n_sentences: int = 2, drug: str = "midazolam") -> tuple:

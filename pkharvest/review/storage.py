@@ -122,6 +122,16 @@ def review_views() -> str:
     )
 
 
+def create_review_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the review views, when the store has the review table (a migration step
+    before it may have failed or be replaced in tests: the other views do not depend on it)."""
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+        " AND table_name = 'review_decisions'").fetchone()
+    if row and row[0]:
+        con.execute(review_views())
+
+
 def migrate_add_review(con: duckdb.DuckDBPyConnection) -> None:
     """Schema migration: add the review decisions table."""
     con.execute(REVIEW_TABLES)
