@@ -112,9 +112,8 @@ def test_tag_cli_precision(model_dir: Path) -> None:
 
 
 def test_digit_prefilter_keeps_every_gold_record(corpus_path: Path) -> None:
-    from pkharvest.screen import may_carry_value
-
     from pkharvest.scoring import gold_records
+    from pkharvest.screen import may_carry_value
 
     assert may_carry_value("CL was 4.2 L/h") and may_carry_value("CL ٤ L/h")
     assert not may_carry_value("Clearance was reduced in neonates.")

@@ -44,6 +44,7 @@ TABLES = {
     "runs",
     "article_tables",
     "bulk_files",
+    "review_decisions",
 }
 
 

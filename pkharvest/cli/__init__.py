@@ -95,6 +95,7 @@ from pkharvest.cli import (  # noqa: E402
     commands_model,
     commands_pipeline,
     commands_pool,
+    commands_review,
     commands_search,
     commands_store,
 )
@@ -107,6 +108,7 @@ __all__ = [
     "commands_model",
     "commands_pipeline",
     "commands_pool",
+    "commands_review",
     "commands_search",
     "commands_store",
     "console",

@@ -53,9 +53,11 @@ def _score_table(scores: dict[str, Any], title: str) -> Table:
 @app.command("train")
 @handle_errors
 def train_cmd(
-    corpus: Path | None = typer.Option(
-        None, "--corpus", help="Prodigy JSONL corpus \\[default: PKHARVEST_CORPUS or the shared "
-        "annotated sentences]."),
+    corpus: list[Path] = typer.Option(
+        [], "--corpus", help="Prodigy JSONL corpus; repeat to learn from several (e.g. the "
+        "shared corpus and `review export` corrections: a later corpus's sentence replaces the "
+        "same sentence of an earlier one; all are split by article together) \\[default: "
+        "PKHARVEST_CORPUS or the shared annotated sentences]."),
     view: str = typer.Option("full", "--view", help="Labels to learn: full (all five) or pk."),
     split: str = typer.Option(
         DEFAULT_SPLIT, "--split", help="train,dev,test proportions (split by article; "
@@ -109,6 +111,7 @@ def train_cmd(
 ) -> None:
     """Train the multi-task PK NER model, score it on the held-out test split and save it
     (weights, config, tokenizer, metrics.json, model card)."""
+    from pkharvest.corpus.reader import read_corpora
     from pkharvest.corpus.splits import parse_split
     from pkharvest.training.workflow import run, train_config
 
@@ -120,7 +123,8 @@ def train_cmd(
         augment=augment, average_last=average_last, refit=refit, ensemble=ensemble,
         device=device)
     with training_progress(None if quiet else err_console, console) as view:
-        trained = run(config, corpus, out or default_model_dir(), progress=view)
+        data = read_corpora(corpus) if len(corpus) > 1 else (corpus[0] if corpus else None)
+        trained = run(config, data, out or default_model_dir(), progress=view)
     result = trained.result
     if trained.test:
         console.print(_score_table(trained.test, "held-out test split"))

@@ -78,6 +78,11 @@ def _print_queries() -> None:
     console.print(table)
 
 
+_CURATED_HELP = ("Only reviewed values: accepted ones and corrected ones with their corrections "
+                 "(`pkharvest review`); `measurements` and the views over it read the "
+                 "curated_measurements view.")
+
+
 @app.command("query")
 @handle_errors
 def query_cmd(
@@ -92,6 +97,7 @@ def query_cmd(
         [], "--param", "-p", help="Query parameter key=value (repeat); values are bound."
     ),
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+    curated: bool = typer.Option(False, "--curated", help=_CURATED_HELP),
 ) -> None:
     """Run a ready-made or own SQL query on the store (read-only) and print the result."""
     if fmt not in QUERY_FORMATS:
@@ -105,6 +111,8 @@ def query_cmd(
     if db is None:
         raise UsageError("give the store file to query", option="--db")
     with Store(db, read_only=True) as store:
+        if curated:
+            store.use_curated()
         columns, rows = store.run_query(query, params)
     if fmt == "json":
         records = [{c: _json_value(v) for c, v in zip(columns, r, strict=True)} for r in rows]
@@ -167,12 +175,15 @@ def export_cmd(
         help="Only this parameter (repeat): a key (CL) or any name the vocabulary knows"
         " (clearance, Vd, half-life).",
     ),
+    curated: bool = typer.Option(False, "--curated", help=_CURATED_HELP),
 ) -> None:
     """Export measurements with their sentence, article and run provenance to Parquet or CSV."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"must be one of {', '.join(EXPORT_FORMATS)}", option="--format")
     keys = [_parameter_key(p, "--parameter") for p in parameter]
     with Store(db, read_only=True) as store:
+        if curated:
+            store.use_curated()
         n = store.export(out, fmt, drugs=drug, parameters=keys)
     console.print(f"Exported {n} measurement(s) to {out}", highlight=False)
 

@@ -138,6 +138,31 @@ def read_corpus(
     return read_corpus_report(path, errors=errors, labels=labels).examples
 
 
+def read_corpora(
+    paths: Sequence[str | Path] | None = None,
+    *,
+    errors: ErrorMode = "strict",
+    labels: Sequence[str] = ENTITY_LABELS,
+) -> list[Example]:
+    """Read several corpora (e.g. the shared corpus and ``pkharvest review export`` lines) as
+    one list, in the order given; no paths reads the default corpus. A sentence of a later
+    corpus replaces the same sentence (same article and text) of an earlier one, so that
+    corrections override the annotation they correct."""
+    if not paths:
+        return read_corpus(None, errors=errors, labels=labels)
+    seen: dict[tuple[str, str], int] = {}
+    out: list[Example | None] = []
+    for path in paths:
+        for ex in read_corpus(path, errors=errors, labels=labels):
+            key = (ex.article_id, ex.text)
+            if key in seen:
+                logger.info("%s replaces %s", ex.source, out[seen[key]].source)  # type: ignore[union-attr]
+                out[seen[key]] = None
+            seen[key] = len(out)
+            out.append(ex)
+    return [ex for ex in out if ex is not None]
+
+
 def read_corpus_report(
     path: str | Path | None = None,
     *,

@@ -39,6 +39,15 @@ from pkharvest.store.reading import (
     StoredSentence,
     pubmed_url,
 )
+from pkharvest.store.review import (
+    QueueFilter,
+    ReviewedSentence,
+    ReviewItem,
+    ReviewMixin,
+    ReviewNotFoundError,
+    ReviewStaleError,
+    review_views,
+)
 from pkharvest.store.runs import RUN_STATUSES, BulkFile, RunInfo, RunsMixin, SavedSearch
 from pkharvest.store.schema import (
     _MIGRATIONS,
@@ -68,6 +77,12 @@ __all__ = [
     "Mention",
     "QueryParam",
     "QuerySpec",
+    "QueueFilter",
+    "ReviewItem",
+    "ReviewMixin",
+    "ReviewNotFoundError",
+    "ReviewStaleError",
+    "ReviewedSentence",
     "RunInfo",
     "SavedSearch",
     "ScoredSentence",
@@ -85,7 +100,9 @@ __all__ = [
 ]
 
 
-class Store(ExportMixin, QueryMixin, ReadMixin, WriteMixin, RunsMixin, StoreConnection):
+class Store(
+    ExportMixin, QueryMixin, ReadMixin, ReviewMixin, WriteMixin, RunsMixin, StoreConnection
+):
     """A pkharvest DuckDB store (a context manager).
 
     ``read_only`` opens an existing store without writing; ``lock`` (default: when writable)
@@ -100,7 +117,7 @@ class Store(ExportMixin, QueryMixin, ReadMixin, WriteMixin, RunsMixin, StoreConn
             self.path,
             read_only=self.read_only,
             locked=self._lock is not None,
-            views=VIEWS,
+            views=VIEWS + review_views(),
         )
 
     @property

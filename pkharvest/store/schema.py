@@ -12,11 +12,12 @@ import pyarrow as pa
 
 from pkharvest.errors import PkHarvestError, StoreError
 from pkharvest.store.connection import now, q
+from pkharvest.store.review import REVIEW_TABLES, migrate_add_review
 
 logger = logging.getLogger(__name__)
 
 APPLICATION_ID = "pkharvest"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # The DDL of schema version 1, as stores of that version were created; kept so that the
 # migration to version 2 can be checked against a store built exactly as version 1 built it.
@@ -192,7 +193,7 @@ def _schema_v2() -> str:
             for col in MEASUREMENT_NULLABLE_V2:
                 tail = tail.replace(f"    {col} INTEGER NOT NULL,\n", f"    {col} INTEGER,\n", 1)
         ddl = head + anchor + tail
-    return ddl + TABLES_V2
+    return ddl + TABLES_V2 + REVIEW_TABLES
 
 
 _SCHEMA = _schema_v2()
@@ -222,7 +223,10 @@ def _migrate_1_to_2(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # Migrations: _MIGRATIONS[v] upgrades a store of schema version v to v + 1 (in a transaction).
-_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _migrate_1_to_2}
+_MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    1: _migrate_1_to_2,
+    2: migrate_add_review,  # version 3: review decisions (pkharvest.store.review)
+}
 
 
 ARTICLE_COLS = (
