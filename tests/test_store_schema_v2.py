@@ -178,10 +178,10 @@ def columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
 def test_v1_store_is_migrated_keeping_rows_and_ids(tmp_path: Path) -> None:
     old = tmp_path / "v1.duckdb"
     make_v1_store(old)
-    with pytest.raises(StoreError, match="version 1 needs an upgrade to 2"):
+    with pytest.raises(StoreError, match="version 1 needs an upgrade to 3"):
         Store(old, read_only=True)
     with Store(old) as store:
-        assert store.schema_version == SCHEMA_VERSION == 2
+        assert store.schema_version == SCHEMA_VERSION == 3
         assert store.counts() == {
             "articles": 1, "sentences": 1, "mentions": 3, "measurements": 1, "searches": 0,
             "runs": 0, "article_tables": 0, "bulk_files": 0,
