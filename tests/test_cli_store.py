@@ -121,11 +121,14 @@ def test_query_json_matches_the_library(db: Path) -> None:
     with Store(db, read_only=True) as store:
         columns, rows = store.run_query("parameter_summary", {})
     assert got == [dict(zip(columns, r, strict=True)) for r in rows]
-    assert {(r["drug"], r["parameter"]) for r in got} == {
-        ("midazolam", "CL"),
-        ("midazolam", "V"),
-        ("digoxin", "CL"),
-    }
+    # the V value carries a flag: left out of the summary unless flagged=1
+    assert {(r["drug"], r["parameter"]) for r in got} == {("midazolam", "CL"), ("digoxin", "CL")}
+    result = runner.invoke(app, ["query", "parameter_summary", "--db", str(db), "--format", "json",
+                                 "-p", "flagged=1"])
+    assert result.exit_code == 0, result.output
+    every = {(r["drug"], r["parameter"]): r for r in json.loads(result.stdout)}
+    assert set(every) == {("midazolam", "CL"), ("midazolam", "V"), ("digoxin", "CL")}
+    assert every[("midazolam", "V")]["n_flagged"] == 1
 
 
 def test_query_csv_with_params(db: Path) -> None:
