@@ -5,8 +5,9 @@ type when the statistic is not filled), n, deviation type and deviation in the c
 becomes a :class:`StudyRow` (study = PMID). A value reported twice in one article (in the
 abstract and in a table, say) counts once: values of one article with the same canonical value
 and unit are one value, taken from the source that reports it most completely (n and
-dispersion), table before body before abstract. Values whose flags leave them out (:mod:`pkharvest.flags`,
-the same definition as the ``parameter_summary`` view) are left out unless asked for.
+dispersion), table before body before abstract. Values whose flags leave them out
+(:mod:`pkharvest.flags`, the same definition as the ``parameter_summary`` view) are left out
+unless asked for.
 """
 
 from __future__ import annotations
