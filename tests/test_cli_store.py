@@ -25,7 +25,7 @@ from pkharvest.records import (
     ScoredSentence,
     Sentence,
 )
-from pkharvest.store import Store
+from pkharvest.store import Store, list_queries
 
 runner = CliRunner()
 
@@ -169,6 +169,18 @@ def test_query_table_and_listing(db: Path) -> None:
     assert listing.exit_code == 0, listing.output
     for name in ("parameter_summary", "evidence", "needs_review"):
         assert name in listing.stdout
+
+
+def test_query_listing_shows_whole_descriptions() -> None:
+    listing = runner.invoke(app, ["query"], env={"COLUMNS": "80"})
+    assert listing.exit_code == 0, listing.output
+    flat = " ".join(listing.stdout.split())
+    specs = list_queries()
+    needs_review = next(s for s in specs if s.name == "needs_review")
+    assert "(e.g. a unit that does not fit the parameter)" in needs_review.description
+    for spec in specs:  # every description whole, past "e.g." and "i.e."
+        assert " ".join(spec.description.split()) in flat, spec.name
+    assert max(len(line) for line in listing.stdout.splitlines()) <= 80
 
 
 @pytest.mark.parametrize(
