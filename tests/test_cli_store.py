@@ -25,7 +25,7 @@ from pkharvest.records import (
     ScoredSentence,
     Sentence,
 )
-from pkharvest.store import Store
+from pkharvest.store import Store, list_queries
 
 runner = CliRunner()
 
@@ -121,11 +121,14 @@ def test_query_json_matches_the_library(db: Path) -> None:
     with Store(db, read_only=True) as store:
         columns, rows = store.run_query("parameter_summary", {})
     assert got == [dict(zip(columns, r, strict=True)) for r in rows]
-    assert {(r["drug"], r["parameter"]) for r in got} == {
-        ("midazolam", "CL"),
-        ("midazolam", "V"),
-        ("digoxin", "CL"),
-    }
+    # the V value carries a flag: left out of the summary unless flagged=1
+    assert {(r["drug"], r["parameter"]) for r in got} == {("midazolam", "CL"), ("digoxin", "CL")}
+    result = runner.invoke(app, ["query", "parameter_summary", "--db", str(db), "--format", "json",
+                                 "-p", "flagged=1"])
+    assert result.exit_code == 0, result.output
+    every = {(r["drug"], r["parameter"]): r for r in json.loads(result.stdout)}
+    assert set(every) == {("midazolam", "CL"), ("midazolam", "V"), ("digoxin", "CL")}
+    assert every[("midazolam", "V")]["n_flagged"] == 1
 
 
 def test_query_csv_with_params(db: Path) -> None:
@@ -166,6 +169,18 @@ def test_query_table_and_listing(db: Path) -> None:
     assert listing.exit_code == 0, listing.output
     for name in ("parameter_summary", "evidence", "needs_review"):
         assert name in listing.stdout
+
+
+def test_query_listing_shows_whole_descriptions() -> None:
+    listing = runner.invoke(app, ["query"], env={"COLUMNS": "80"})
+    assert listing.exit_code == 0, listing.output
+    flat = " ".join(listing.stdout.split())
+    specs = list_queries()
+    needs_review = next(s for s in specs if s.name == "needs_review")
+    assert "(e.g. a unit that does not fit the parameter)" in needs_review.description
+    for spec in specs:  # every description whole, past "e.g." and "i.e."
+        assert " ".join(spec.description.split()) in flat, spec.name
+    assert max(len(line) for line in listing.stdout.splitlines()) <= 80
 
 
 @pytest.mark.parametrize(

@@ -195,3 +195,46 @@ def test_deviation_in_the_unit_of_the_canonical_value() -> None:
     cv = meas("CL", "ml/h/kg", 2194.0, deviation=25.0, deviation_type="CV")
     assert canonical_deviation(cv, factor) == 25.0  # a CV stays a percentage
     assert canonical_deviation(meas("CL", "L/h", 1.0), 1.0) is None
+
+
+# -- deviation_canonical: filled by normalise for every measurement with a deviation ----------
+
+
+def test_normalise_fills_the_deviation_in_the_canonical_unit() -> None:
+    out = normalise(meas("CL", "ml/h/kg", 2194.0, deviation=61.0, deviation_text="61",
+                         deviation_type="SD"))
+    assert out.value_canonical == pytest.approx(2.194)
+    assert out.deviation_canonical == pytest.approx(0.061)
+    assert out.deviation_type == "SD"
+    plus_minus = normalise(meas("t1/2", "min", 90.0, deviation=30.0, deviation_type="±"))
+    assert (plus_minus.deviation_canonical, plus_minus.deviation_type) == (pytest.approx(0.5), "±")
+
+
+@pytest.mark.parametrize("dtype", [None, "±", "SD", "CV"])
+def test_a_percent_deviation_stays_a_percentage_and_is_typed_cv(dtype: str | None) -> None:
+    out = normalise(meas("CL", "mL/min", 100.0, deviation=25.0, deviation_text="25%",
+                         deviation_type=dtype))
+    assert out.value_canonical == pytest.approx(6.0)
+    assert out.deviation_canonical == 25.0 and out.deviation_type == "CV"
+
+
+def test_percent_deviations_that_no_unit_states() -> None:
+    # a relative standard error in percent is neither in L/h nor a CV
+    rse = normalise(meas("CL", "L/h", 5.0, deviation=12.0, deviation_text="12%",
+                         deviation_type="SE"))
+    assert rse.deviation_canonical is None and rse.deviation_type == "SE"
+    # a percentage value with a percentage deviation: both scaled to the fraction
+    frac = normalise(meas("F", "%", 80.0, deviation=10.0, deviation_text="10%",
+                          deviation_type="SD"))
+    assert frac.value_canonical == pytest.approx(0.8)
+    assert (frac.deviation_canonical, frac.deviation_type) == (pytest.approx(0.1), "SD")
+    unitless = normalise(meas("F", None, 0.85, deviation=0.05, deviation_type="SD"))
+    assert unitless.deviation_canonical == pytest.approx(0.05)
+
+
+def test_no_deviation_canonical_without_a_canonical_value() -> None:
+    mismatch = normalise(meas("CL", "mg", 5.0, deviation=1.0, deviation_type="SD"))
+    assert mismatch.value_canonical is None and mismatch.deviation_canonical is None
+    stale = meas("CL", "furlongs", 5.0, deviation=1.0, deviation_canonical=9.0)
+    assert normalise(stale).deviation_canonical is None
+    assert normalise(meas("CL", "L/h", 5.0)).deviation_canonical is None

@@ -125,6 +125,9 @@ def test_cli_db_by_population_and_plot(db: Path, tmp_path: Path) -> None:
         (["--drug", "midazolam", "--parameter", "Cmax"],
          "--parameter: no Cmax values of midazolam"),
         (["--drug", "midazolam", "--parameter", "qwertyuiop"], "--parameter: unknown parameter"),
+        # the same resolution as export and query: the nearest keys, never a silent guess
+        (["--drug", "midazolam", "--parameter", "clearence"],
+         "--parameter: unknown parameter 'clearence'; nearest keys: CL"),
         (["--drug", "midazolam"], "--parameter: required with --db"),
         (["--drug", "midazolam", "--parameter", "CL", "--by", "group"], "--by: with --db"),
     ],

@@ -5,6 +5,7 @@ Expected statistics are computed independently in the tests (numpy / statistics)
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import random
 import statistics
@@ -182,7 +183,7 @@ def test_parameter_summary_matches_independent_statistics(populated: tuple[Path,
         rows = as_dicts(*store.run_query("parameter_summary", {"drug": "MidAzolam"}))
     groups = {(r["measurement_type"], r["unit"]): r for r in rows}
     assert {r["drug"] for r in rows} == {"midazolam"}
-    assert set(groups) == {("mean", "L/h"), ("median", "L/h"), ("mean", "mg")}
+    assert set(groups) == {("mean", "L/h"), ("median", "L/h")}
 
     mean = groups[("mean", "L/h")]
     pmids = [p for p, _ in expected["mean"]]
@@ -197,15 +198,23 @@ def test_parameter_summary_matches_independent_statistics(populated: tuple[Path,
     assert mean["n_positive"] == len(positive)
     assert mean["geo_mean"] == pytest.approx(statistics.geometric_mean(positive))
     logs = np.log(positive)
-    assert mean["geo_cv"] == pytest.approx(math.sqrt(math.exp(np.var(logs, ddof=1)) - 1))
-    assert mean["n_flagged"] == 0
+    assert mean["geo_cv_pct"] == pytest.approx(
+        100 * math.sqrt(math.exp(np.var(logs, ddof=1)) - 1))
+    assert 10 < mean["geo_cv_pct"] < 100  # a percentage: lognormal sigma 0.4 is a CV near 40 %
+    assert mean["n_flagged"] == 0 and mean["n_left_out"] == 0
 
     med = groups[("median", "L/h")]
     mv = [v for _, v in expected["median"]]
     assert (med["n_values"], med["n_articles"]) == (3, 3)
     assert med["median"] == pytest.approx(statistics.median(mv))
     assert med["geo_mean"] == pytest.approx(statistics.geometric_mean(mv))
-    assert groups[("mean", "mg")]["n_flagged"] == 1
+    # the only mg value carries a flag: its group is left out of the summary unless flagged=1
+    with Store(db, read_only=True) as store:
+        every = as_dicts(*store.run_query("parameter_summary",
+                                          {"drug": "midazolam", "flagged": "1"}))
+    assert {(r["measurement_type"], r["unit"]) for r in every} == set(groups) | {("mean", "mg")}
+    flagged = next(r for r in every if r["unit"] == "mg")
+    assert (flagged["n_values"], flagged["n_flagged"], flagged["n_left_out"]) == (1, 1, 0)
 
 
 def test_parameter_summary_filters(populated: tuple[Path, dict]) -> None:
@@ -384,3 +393,76 @@ def test_export_hostile_filter_is_bound(populated: tuple[Path, dict], tmp_path: 
         assert store.export(out, "parquet", drugs=[HOSTILE]) == 1
         assert store.counts()["measurements"] > 1
     assert pq.read_table(out).column("drug").to_pylist() == [HOSTILE]
+
+
+# -- flags that leave a value out: one definition for the summary and pooling -----------------
+
+FLAG_CASES = [
+    ([], False),
+    (["covariate:CLcr"], False),
+    (["in_vitro"], True),
+    (["cited"], True),
+    (["drug_from_query"], True),
+    (["negative_value:CL"], True),
+    (["covariate:CLcr", "cited"], True),
+    (["written by a newer version"], True),
+]
+
+
+def test_flagged_values_are_left_out_of_the_summary_and_pooling(tmp_path: Path) -> None:
+    from pkharvest.flags import left_out
+    from pkharvest.pool.stored import read_store_rows
+
+    db = tmp_path / "flags.duckdb"
+    arts = [
+        measurement_article(str(7000 + i), [("mean", f"{10 + i}", 10.0 + i, "L/h")], "digoxin",
+                            parameter="CL", flags=flags)
+        for i, (flags, _) in enumerate(FLAG_CASES)
+    ]
+    with Store(db) as store:
+        write(store, *arts)
+    kept = [10.0 + i for i, (flags, out) in enumerate(FLAG_CASES) if not out]
+    assert [left_out(f) for f, _ in FLAG_CASES] == [out for _, out in FLAG_CASES]
+    with Store(db, read_only=True) as store:
+        (row,) = as_dicts(*store.run_query("parameter_summary", {"drug": "digoxin"}))
+        (every,) = as_dicts(*store.run_query("parameter_summary",
+                                             {"drug": "digoxin", "flagged": "1"}))
+        evidence = as_dicts(*store.run_query("evidence", {"drug": "digoxin", "parameter": "CL"}))
+    assert (row["n_values"], row["n_left_out"], row["n_flagged"]) == (len(kept), 6, 1)
+    assert (row["min"], row["max"]) == (min(kept), max(kept))
+    assert (every["n_values"], every["n_left_out"]) == (len(FLAG_CASES), 0)
+    # the SQL definition and the Python one agree value by value
+    assert all(e["left_out_by_flags"] == left_out(e["flags"]) for e in evidence)
+    pooled, _ = read_store_rows(db, "digoxin", "CL")
+    assert sorted(r.estimate for r in pooled) == kept
+    assert len(read_store_rows(db, "digoxin", "CL", include_flagged=True)[0]) == len(FLAG_CASES)
+
+
+def test_deviation_in_the_canonical_unit_is_stored_and_exported(tmp_path: Path) -> None:
+    from pkharvest.link import link
+    from pkharvest.normalise import normalise
+
+    text = "Total body clearance was 0.115 liter/h.kg (SD, 0.022) and CL/F 2194 +- 61 ml/h/kg."
+    spans = [("PK", "Total body clearance"), ("VALUE", "0.115"), ("UNITS", "liter/h.kg"),
+             ("VALUE", "0.022"), ("PK", "CL/F"), ("VALUE", "2194"), ("VALUE", "61"),
+             ("UNITS", "ml/h/kg")]
+    entities = [Entity(label, text.index(s), text.index(s) + len(s), s) for label, s in spans]
+    sentence = Sentence("8000", 0, text, 0, len(text), "RESULTS")
+    measurements = [dataclasses.replace(normalise(m), drug="vancomycin")
+                    for m in link(sentence, entities)]
+    article = Article("8000", "PK of vancomycin", (AbstractSection(text),))
+    db = tmp_path / "dev.duckdb"
+    with Store(db) as store:
+        write(store, (article, [sentence], [], measurements))
+        store.export(tmp_path / "out.csv", "csv")
+    with Store(db, read_only=True) as store:
+        rows = as_dicts(*store.run_query("evidence", {"drug": "vancomycin", "parameter": "CL"}))
+        rows += as_dicts(*store.run_query("evidence", {"drug": "vancomycin",
+                                                       "parameter": "CL/F"}))
+    got = sorted((r["value_canonical"], r["deviation_canonical"], r["deviation_type"])
+                 for r in rows)
+    assert got == [(pytest.approx(0.115), pytest.approx(0.022), "SD"),
+                   (pytest.approx(2.194), pytest.approx(0.061), "SD")]  # SD named before
+    with open(tmp_path / "out.csv", newline="") as fh:
+        exported = sorted(float(r["deviation_canonical"]) for r in csv.DictReader(fh))
+    assert exported == [pytest.approx(0.022), pytest.approx(0.061)]

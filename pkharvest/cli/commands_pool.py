@@ -133,7 +133,9 @@ def pool_command(
     plot: Path | None = typer.Option(None, "--plot", help="Write a forest plot (PNG, SVG, PDF)."),
     fmt: str = typer.Option("table", "--format", help="Output: table, csv or json."),
     include_flagged: bool = typer.Option(
-        False, "--include-flagged", help="Also pool stored values that carry flags (--db)."
+        False, "--include-flagged",
+        help="Also pool stored values whose flags leave them out by default (in_vitro, cited,"
+        " drug_from_query, negative_value, unit problems; not covariate) (--db).",
     ),
 ) -> None:
     """Pool a PK parameter across studies with a random-effects model on the log scale.

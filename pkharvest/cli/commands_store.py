@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 from rich.measure import Measurement
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -68,14 +69,15 @@ def _cell(value: Any) -> str:
 
 
 def _print_queries() -> None:
-    table = Table(title="Queries (queries/*.sql)")
-    table.add_column("name", style="bold")
-    table.add_column("parameters")
-    table.add_column("description")
+    # One block per query (name, parameters, the whole description wrapped to the terminal):
+    # a description cut at its first ". " lost everything after an "e.g." or "i.e.".
+    console.print(Text("Queries (queries/*.sql)", style="bold"))
     for spec in list_queries():
         params = ", ".join(p.name if p.required else f"{p.name}={p.default!r}" for p in spec.params)
-        table.add_row(spec.name, params, spec.description.split(". ")[0])
-    console.print(table)
+        console.print()
+        console.print(Text(spec.name, style="bold"))
+        console.print(Padding(Text(f"parameters: {params or 'none'}"), (0, 0, 0, 2)))
+        console.print(Padding(Text(spec.description), (0, 0, 0, 2)))
 
 
 _CURATED_HELP = ("Only reviewed values: accepted ones and corrected ones with their corrections "

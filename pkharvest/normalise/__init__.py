@@ -1,8 +1,9 @@
 """Normalisation of linked measurements: parameter vocabulary, units with Pint, dimension checks.
 
 ``normalise(m)`` returns a copy of a raw :class:`~pkharvest.records.Measurement` with
-``parameter``, ``unit``, ``value_canonical``, ``value_low_canonical`` and
-``value_high_canonical`` filled where possible. Whatever cannot be normalised is explained in
+``parameter``, ``unit``, ``value_canonical``, ``value_low_canonical``,
+``value_high_canonical`` and ``deviation_canonical`` (see :func:`canonical_deviation`) filled
+where possible. Whatever cannot be normalised is explained in
 ``flags`` (never raised, never dropped):
 
 * ``unknown_parameter:<text>`` -- the parameter mention is not in the vocabulary;
@@ -102,18 +103,40 @@ def _negative(m: Measurement) -> bool:
     return any(isinstance(x, (int, float)) and x < 0 for x in (m.value, m.value_low))
 
 
-def canonical_deviation(m: Measurement, factor: float | None) -> float | None:
+# Deviation types a percentage deviation of a non-percentage value may carry as written; such a
+# deviation is a CV ("5 L/h ± 25%", "(SD 25%)" relative to the mean) and is stored as one.
+_CV_AS_WRITTEN = frozenset({None, "±", "SD", "CV"})
+
+
+def _percent_deviation(m: Measurement) -> bool:
+    return m.deviation_type == "CV" or (m.deviation_text or "").rstrip().endswith("%")
+
+
+def canonical_deviation(
+    m: Measurement, factor: float | None, *, value_is_fraction: bool = False
+) -> float | None:
     """The deviation of ``m`` in the unit of its canonical value (``factor`` converts the value's
     unit into it): an SD, SE or "±" deviation is scaled like the value; a CV (``deviation_type``
     "CV", or a "%" written with the deviation of a value that is no percentage) stays a
-    percentage, unscaled; None without a single-number deviation or a factor."""
+    percentage, unscaled. A "%" deviation of a fraction (``value_is_fraction``: "F = 80 ± 10 %")
+    is scaled like the value. None without a single-number deviation or a factor, and for a
+    relative SE, CI or range in percent (no unit of the value states it)."""
     if m.deviation is None:
         return None
-    if m.deviation_type == "CV" or (m.deviation_text or "").rstrip().endswith("%"):
-        return _scale(m.deviation, 1.0)
+    if _percent_deviation(m) and not value_is_fraction:
+        return _scale(m.deviation, 1.0) if m.deviation_type in _CV_AS_WRITTEN else None
     if factor is None:
         return None
     return _scale(m.deviation, factor)
+
+
+def _fill_deviation(m: Measurement, factor: float, value_is_fraction: bool) -> None:
+    """``deviation_canonical`` of a measurement whose canonical value is filled; a percentage
+    deviation kept in percent says so: its ``deviation_type`` becomes "CV"."""
+    m.deviation_canonical = canonical_deviation(m, factor, value_is_fraction=value_is_fraction)
+    if (m.deviation_canonical is not None and not value_is_fraction
+            and _percent_deviation(m)):
+        m.deviation_type = "CV"
 
 
 def _flag(m: Measurement, flag: str) -> None:
@@ -125,6 +148,7 @@ def _normalise_into(m: Measurement) -> None:
     m.parameter = None
     m.unit = None
     m.value_canonical = m.value_low_canonical = m.value_high_canonical = None
+    m.deviation_canonical = None
 
     lookup = lookup_parameter(m.parameter_text if isinstance(m.parameter_text, str) else "")
     match = lookup.match
@@ -146,6 +170,8 @@ def _normalise_into(m: Measurement) -> None:
             m.value_canonical = _scale(m.value, 1.0)
             m.value_low_canonical = _scale(m.value_low, 1.0)
             m.value_high_canonical = _scale(m.value_high, 1.0)
+            # a "%" deviation of a unitless fraction ("F = 0.85 (CV 10%)") is a CV
+            _fill_deviation(m, 1.0, value_is_fraction=False)
         else:
             _flag(m, "no_unit")
         return
@@ -163,3 +189,5 @@ def _normalise_into(m: Measurement) -> None:
     m.value_canonical = _scale(m.value, result.factor)
     m.value_low_canonical = _scale(m.value_low, result.factor)
     m.value_high_canonical = _scale(m.value_high, result.factor)
+    if m.value_canonical is not None or m.value_low_canonical is not None:
+        _fill_deviation(m, result.factor, value_is_fraction=result.kind == "fraction")

@@ -5,7 +5,9 @@ type when the statistic is not filled), n, deviation type and deviation in the c
 becomes a :class:`StudyRow` (study = PMID). A value reported twice in one article (in the
 abstract and in a table, say) counts once: values of one article with the same canonical value
 and unit are one value, taken from the source that reports it most completely (n and
-dispersion), table before body before abstract. Flagged values are left out unless asked for.
+dispersion), table before body before abstract. Values whose flags leave them out
+(:mod:`pkharvest.flags`, the same definition as the ``parameter_summary`` view) are left out
+unless asked for.
 """
 
 from __future__ import annotations
@@ -16,15 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from pkharvest.errors import UsageError
-from pkharvest.normalise.parameters import lookup_parameter
+from pkharvest.normalise.parameters import resolve_parameter_name
 from pkharvest.pool.records import StudyRow
 from pkharvest.store import Store
 
 logger = logging.getLogger(__name__)
 
 STORE_BY = ("population", "species", "route", "unit")
-# a match below this score is a fuzzy guess: refused rather than pooled under another name
-MIN_PARAMETER_SCORE = 0.9
 _STATISTIC = {"mean": "mean", "geometric mean": "geometric_mean",
               "geometric_mean": "geometric_mean", "median": "median"}  # fmt: skip
 _DEVIATION = {"sd": "sd", "se": "se", "cv": "cv", "iqr": "iqr", "range": "range",
@@ -33,13 +33,10 @@ _SOURCE_RANK = {"table": 0, "body": 1, "abstract": 2}
 
 
 def parameter_key(text: str) -> str:
-    """The vocabulary key a ``--parameter`` spelling names (UsageError when none)."""
-    found = lookup_parameter(text)
-    if found.match is None or found.match.score < MIN_PARAMETER_SCORE:
-        hint = (f" (closest: {found.match.key}, {found.match.name})" if found.match
-                else f" ({found.reason})" if found.reason else "")
-        raise UsageError(f"unknown parameter {text!r}{hint}", option="--parameter")
-    return found.match.key
+    """The vocabulary key a ``--parameter`` spelling names, as ``export`` and ``query`` resolve
+    it (:func:`~pkharvest.normalise.parameters.resolve_parameter_name`; UsageError naming the
+    nearest keys when none)."""
+    return resolve_parameter_name(text, option="--parameter").key
 
 
 def _row(d: dict[str, Any]) -> StudyRow:

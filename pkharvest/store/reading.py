@@ -1,11 +1,12 @@
-"""Reading the store: the views (``evidence``, ``parameter_summary``), stored records and
-the whole of one article for ``pkharvest show``."""
+"""Reading the store: the views (``evidence``, ``parameter_summary``,
+``parameter_summary_all``), stored records and the whole of one article for ``pkharvest show``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from pkharvest.flags import left_out_sql
 from pkharvest.records import AbstractSection, Article, ArticleTable, Entity, Measurement
 from pkharvest.store.connection import StoreConnection, cols
 from pkharvest.store.schema import MEASUREMENT_COLS, TABLE_COLS
@@ -21,7 +22,47 @@ def pubmed_url(pmid: str) -> str:
 # evidence: a table measurement has no sentence; its ``sentence`` is its evidence text (table
 # label, row and column headers, cell) and its ``section`` the measurement's own.
 # Only point estimates enter the summary: inequalities ("< 0.5") are not estimates.
+# parameter_summary leaves out the values whose flags leave them out by default
+# (pkharvest.flags); parameter_summary_all keeps every value.
 _INEQUALITIES = "('<', '>', '<=', '>=', '≤', '≥', '=<', '=>')"
+
+
+def _summary_view(name: str, kept: str) -> str:
+    """A summary view over the point estimates for which ``kept`` holds (``left_out``: the
+    value carries a flag that leaves it out by default, :mod:`pkharvest.flags`)."""
+    return f"""
+CREATE OR REPLACE VIEW {name} AS
+WITH v AS (
+    SELECT lower(drug) AS drug, parameter, measurement_type, unit, pmid, flags,
+           value_canonical AS x,
+           CASE WHEN value_canonical > 0 THEN ln(value_canonical) END AS lx,
+           {left_out_sql()} AS left_out
+    FROM measurements
+    WHERE parameter IS NOT NULL
+      AND value_canonical IS NOT NULL AND isfinite(value_canonical)
+      AND (comparator IS NULL OR comparator NOT IN {_INEQUALITIES})
+),
+k AS (SELECT *, {kept} AS kept FROM v)
+SELECT
+    drug, parameter, measurement_type, unit,
+    count(DISTINCT pmid) FILTER (WHERE kept) AS n_articles,
+    count(*) FILTER (WHERE kept) AS n_values,
+    quantile_cont(x, 0.5) FILTER (WHERE kept) AS median,
+    quantile_cont(x, 0.25) FILTER (WHERE kept) AS q1,
+    quantile_cont(x, 0.75) FILTER (WHERE kept) AS q3,
+    count(lx) FILTER (WHERE kept) AS n_positive,
+    exp(avg(lx) FILTER (WHERE kept)) AS geo_mean,
+    100 * sqrt(exp(var_samp(lx) FILTER (WHERE kept)) - 1) AS geo_cv_pct,
+    min(x) FILTER (WHERE kept) AS min,
+    max(x) FILTER (WHERE kept) AS max,
+    count(*) FILTER (WHERE kept AND len(flags) > 0) AS n_flagged,
+    count(*) FILTER (WHERE NOT kept) AS n_left_out
+FROM k
+GROUP BY drug, parameter, measurement_type, unit
+HAVING count(*) FILTER (WHERE kept) > 0;
+"""
+
+
 VIEWS = f"""
 CREATE OR REPLACE VIEW evidence AS
 SELECT
@@ -36,35 +77,12 @@ SELECT
     m.flags, m.drug_source, m.model_version, m.run_id,
     m.source, m.table_id, m.table_label, m."row", m.col, m.group_label, m.n, m.statistic,
     m.deviation_canonical, m.age_group, m.population, m.conditions, m.species, m.route,
-    m.dose_text, m.evidence
+    m.dose_text, m.evidence, {left_out_sql("m.flags")} AS left_out_by_flags
 FROM measurements m
 LEFT JOIN sentences s ON s.pmid = m.pmid AND s.idx = m.sentence_idx;
 
-CREATE OR REPLACE VIEW parameter_summary AS
-WITH v AS (
-    SELECT lower(drug) AS drug, parameter, measurement_type, unit, pmid, flags,
-           value_canonical AS x,
-           CASE WHEN value_canonical > 0 THEN ln(value_canonical) END AS lx
-    FROM measurements
-    WHERE parameter IS NOT NULL
-      AND value_canonical IS NOT NULL AND isfinite(value_canonical)
-      AND (comparator IS NULL OR comparator NOT IN {_INEQUALITIES})
-)
-SELECT
-    drug, parameter, measurement_type, unit,
-    count(DISTINCT pmid) AS n_articles,
-    count(*) AS n_values,
-    quantile_cont(x, 0.5) AS median,
-    quantile_cont(x, 0.25) AS q1,
-    quantile_cont(x, 0.75) AS q3,
-    count(lx) AS n_positive,
-    exp(avg(lx)) AS geo_mean,
-    sqrt(exp(var_samp(lx)) - 1) AS geo_cv,
-    min(x) AS min,
-    max(x) AS max,
-    count(*) FILTER (WHERE len(flags) > 0) AS n_flagged
-FROM v
-GROUP BY drug, parameter, measurement_type, unit;
+{_summary_view("parameter_summary", "NOT left_out")}
+{_summary_view("parameter_summary_all", "TRUE")}
 """
 
 
