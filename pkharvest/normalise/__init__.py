@@ -125,6 +125,7 @@ def _normalise_into(m: Measurement) -> None:
     m.parameter = None
     m.unit = None
     m.value_canonical = m.value_low_canonical = m.value_high_canonical = None
+    m.deviation_canonical = None
 
     lookup = lookup_parameter(m.parameter_text if isinstance(m.parameter_text, str) else "")
     match = lookup.match
@@ -146,6 +147,7 @@ def _normalise_into(m: Measurement) -> None:
             m.value_canonical = _scale(m.value, 1.0)
             m.value_low_canonical = _scale(m.value_low, 1.0)
             m.value_high_canonical = _scale(m.value_high, 1.0)
+            m.deviation_canonical = canonical_deviation(m, 1.0)
         else:
             _flag(m, "no_unit")
         return
@@ -163,3 +165,4 @@ def _normalise_into(m: Measurement) -> None:
     m.value_canonical = _scale(m.value, result.factor)
     m.value_low_canonical = _scale(m.value_low, result.factor)
     m.value_high_canonical = _scale(m.value_high, result.factor)
+    m.deviation_canonical = canonical_deviation(m, result.factor)
