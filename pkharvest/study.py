@@ -266,8 +266,8 @@ _SUBJECTS = (
 # up to three words between the number and the noun ("24 healthy male volunteers"), none of
 # them a word that starts another phrase ("12 mg in patients", "3 days of patients")
 _MODIFIER = (
-    r"(?:(?!(?:of|and|or|with|per|in|to|from|than|at|for|on|by|were|was|had|who)\b)"
-    r"[A-Za-z][A-Za-z-]*\s+)"
+    rf"(?:(?!(?:of|and|or|with|per|in|to|from|than|at|for|on|by|were|was|had|who|"
+    rf"{_NUMBER_WORD})\b)[A-Za-z][A-Za-z-]*\s+)"
 )
 _N_NOUN_RE = re.compile(
     rf"(?<![\d.,/%-])\b(\d{{1,6}}|{_NUMBER_WORD})\s+{_MODIFIER}{{0,3}}{_SUBJECTS}\b", re.I
@@ -295,9 +295,12 @@ def group_sizes(text: str) -> list[int | None]:
         return []
     found: list[tuple[int, int | None]] = []
     for m in _N_EQ_RE.finditer(text):
-        found.append((m.start(), _to_int(m.group(1) or m.group(2))))
+        if (n := _to_int(m.group(1) or m.group(2))) is not None:
+            found.append((m.start(), n))
     for m in _N_NOUN_RE.finditer(text):
         n = _to_int(m.group(1))
+        if n is None:  # "0 patients", a number too large to be a group
+            continue
         if _SUBSET_RE.search(text, 0, m.start()) and re.search(
             r"(?:of|/)\s*$", text[max(0, m.start() - 12):m.start()], re.I
         ):
@@ -378,17 +381,18 @@ _DOSE_BEFORE_RE = re.compile(
 )
 _DOSE_AFTER_RE = re.compile(
     r"^\s*(?:single\s+|multiple\s+|daily\s+|loading\s+|maintenance\s+|oral\s+|intravenous\s+|"
-    r"i\.v\.\s+|IV\s+|subcutaneous\s+|intramuscular\s+)*(?:doses?|dosing|tablets?|capsules?|"
+    r"i\.v\.\s+|IV\s+|IM\s+|SC\s+|i\.m\.\s+|s\.c\.\s+|subcutaneous\s+|intramuscular\s+)*(?:doses?|dosing|tablets?|capsules?|"
     r"infusions?|bolus|injections?|regimens?)\b|^\s*(?:orally|intravenously|subcutaneously|"
     r"intramuscularly|p\.o\.|i\.v\.)",
     re.I,
 )
 
 
-def dose_in(text: str, skip: tuple[int, int] | None = None) -> list[str]:
+def dose_in(text: str, skip: tuple[int, int] | None = None, *, cue: bool = True) -> list[str]:
     """The doses ``text`` states ("a single 500 mg oral dose", "1 g q8h", "received 10 mg/kg"),
     unique, in order; an amount is a dose only with a dose word before or after it (a
-    concentration or an amount excreted is none). ``skip``: a span (the value) left out."""
+    concentration or an amount excreted is none); without ``cue`` (a table group label such as
+    "1 g q8h (n = 10)" names a regimen) any amount is. ``skip``: a span (the value) left out."""
     out: list[str] = []
     if not text:
         return out
@@ -396,7 +400,8 @@ def dose_in(text: str, skip: tuple[int, int] | None = None) -> list[str]:
         if skip and m.start() < skip[1] and skip[0] < m.end():
             continue
         before = text[max(0, m.start() - 40):m.start()]
-        if _DOSE_BEFORE_RE.search(before) or _DOSE_AFTER_RE.search(text[m.end():m.end() + 40]):
+        if (not cue or _DOSE_BEFORE_RE.search(before)
+                or _DOSE_AFTER_RE.search(text[m.end():m.end() + 40])):
             dose = m.group(0).strip()
             if dose not in out:
                 out.append(dose)
@@ -452,6 +457,15 @@ def _first_single(*candidates: list[str]) -> str | None:
     return None
 
 
+def _article_n(text: str) -> int | None:
+    """The one group size of an article's title and abstract, when they speak of one group:
+    an abstract naming healthy volunteers and patients, or two age groups, may state the size
+    of one of them only."""
+    if len(populations_in(text)) > 1 or len(age_groups_in(text)) > 1:
+        return None
+    return group_size(text)
+
+
 def article_context(article: Article) -> ArticleContext:
     """The study context of ``article``: for each field the first of title, MeSH headings and
     abstract that names exactly one value (conditions: all that MeSH or the title name)."""
@@ -479,7 +493,7 @@ def article_context(article: Article) -> ArticleContext:
         conditions=conditions,
         route=route,
         dose_text=_single(doses),
-        n=group_size(f"{title}\n{abstract}"),
+        n=_article_n(f"{title}\n{abstract}"),
     )
 
 
@@ -527,7 +541,8 @@ def _apply(m: Measurement, text: str, caption: str, ctx: ArticleContext) -> None
         m.route = _pick(routes_in(text), routes_in(caption), ctx.route)
     if m.dose_text is None:
         skip = (m.value_start, m.value_end) if m.value_start is not None and m.value_end else None
-        m.dose_text = _pick(dose_in(text, skip), dose_in(caption), ctx.dose_text)
+        own = dose_in(text, skip, cue=m.source != "table")  # a table group names a regimen
+        m.dose_text = _pick(own, dose_in(caption), ctx.dose_text)
 
 
 def apply_study_context(
