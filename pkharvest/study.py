@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from text_to_num import text2num
 
+from pkharvest.link import measurement_type
 from pkharvest.records import (
     Article,
     ArticleResult,
@@ -274,7 +275,9 @@ _N_NOUN_RE = re.compile(
 )
 _N_EQ_RE = re.compile(r"(?<![A-Za-z])[nN]\s*(?:=|:)\s*(\d{1,6})\b|\(\s*[nN]\s+(\d{1,6})\s*\)")
 # "8 of 12 patients", "8/12 patients": the sentence speaks of a subgroup as well
-_SUBSET_RE = re.compile(rf"(?:\d+|{_NUMBER_WORD})\s*(?:of|out\s+of|/)\s*$", re.I)
+_SUBSET_RE = re.compile(
+    rf"(?:\d+|{_NUMBER_WORD})\s*(?:(?:out\s+)?of(?:\s+the)?|/)\s*$", re.I
+)
 
 
 def _to_int(text: str) -> int | None:
@@ -301,9 +304,7 @@ def group_sizes(text: str) -> list[int | None]:
         n = _to_int(m.group(1))
         if n is None:  # "0 patients", a number too large to be a group
             continue
-        if _SUBSET_RE.search(text, 0, m.start()) and re.search(
-            r"(?:of|/)\s*$", text[max(0, m.start() - 12):m.start()], re.I
-        ):
+        if _SUBSET_RE.search(text[max(0, m.start() - 30):m.start()]):
             found.append((m.start(), None))
         found.append((m.start(), n))
     return [n for _, n in sorted(found, key=lambda x: x[0])]
@@ -509,6 +510,18 @@ def _texts_of(m: Measurement, sentences: dict[int, str], tables: dict[str, Artic
     return text or "", ""
 
 
+def _own_measurement_type(m: Measurement, text: str) -> str | None:
+    """The linker's measurement type, unless it came from the parameter's own name ("mean
+    residence time", "mean absorption time"): then the words before the value without it."""
+    ps, pe = m.parameter_start, m.parameter_end
+    if m.measurement_type is None or ps is None or pe is None or m.value_start is None:
+        return m.measurement_type
+    if not _kinds(text[ps:pe], _STAT_WORDS):
+        return m.measurement_type
+    masked = text[:ps] + " " * (pe - ps) + text[pe:]
+    return measurement_type(masked, m.value_start, ps)
+
+
 def _pick(own: list[str], caption: list[str], fallback: str | None) -> str | None:
     """The measurement's own text decides when it names one value (several: unknown); then the
     caption; then the article."""
@@ -527,7 +540,8 @@ def _apply(m: Measurement, text: str, caption: str, ctx: ArticleContext) -> None
             # a table group of its own has a size of its own, not the article's
             m.n = ctx.n
     if m.statistic is None and m.source != "table":
-        m.statistic = statistic_of(text, m.value_end, m.measurement_type, m.deviation_type)
+        m.statistic = statistic_of(text, m.value_end, _own_measurement_type(m, text),
+                                   m.deviation_type)
     if m.age_group is None:
         m.age_group = _pick(age_groups_in(text), age_groups_in(caption), ctx.age_group)
     if m.population is None:

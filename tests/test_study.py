@@ -61,6 +61,7 @@ runner = CliRunner()
         ("Eight of 12 patients had a half-life longer than 10 h.", None),
         ("CL was 2.1 L/h in 10 children and 5.3 L/h in 14 adults.", None),
         ("A total of 9/20 subjects showed a second peak.", None),
+        ("Three of the 14 volunteers vomited after dosing.", None),
         # numbers that are not group sizes
         ("Patients aged 12 years had a Tmax of 2 h after 3 doses.", None),
         ("The AUC was 45 mg·h/L at 24 h.", None),
@@ -228,6 +229,17 @@ def test_article_context_title_wins_and_abstract_is_last() -> None:
 def _pred(text: str, *spans: tuple[str, str]) -> SentencePrediction:
     ents = [Entity(label, text.index(s), text.index(s) + len(s), s) for label, s in spans]
     return SentencePrediction(text, ents, 1.0, 0)
+
+
+def test_a_statistic_word_in_the_parameter_name_is_no_statistic() -> None:
+    text = "The mean residence time was 5.2 h and the mean clearance 3.3 L/h."
+    sentences = [Sentence("8", 0, text, 0, len(text))]
+    preds = [_pred(text, ("PK", "mean residence time"), ("VALUE", "5.2"), ("UNITS", "h"),
+                   ("PK", "clearance"), ("VALUE", "3.3"), ("UNITS", "L/h"))]
+    _, _, ms = predictions_to_measurements(sentences, preds, 0.5)
+    apply_study_context(_article("8", "", text, ()), ms, sentences)
+    assert [(m.parameter_text, m.statistic) for m in ms] == [
+        ("mean residence time", None), ("clearance", "mean")]
 
 
 def test_sentence_words_win_over_the_article_and_table_values_keep_their_n() -> None:
