@@ -231,6 +231,22 @@ def _pred(text: str, *spans: tuple[str, str]) -> SentencePrediction:
     return SentencePrediction(text, ents, 1.0, 0)
 
 
+def test_deviation_in_the_canonical_unit() -> None:
+    texts = ["Clearance was 0.25 ± 0.05 L/min (mean ± SD) in 8 volunteers.",
+             "AUC was 120 mg·h/L (CV 30%)."]
+    sentences = [Sentence("7", i, t, 0, len(t)) for i, t in enumerate(texts)]
+    preds = [_pred(texts[0], ("PK", "Clearance"), ("VALUE", "0.25"), ("VALUE", "0.05"),
+                   ("UNITS", "L/min")),
+             _pred(texts[1], ("PK", "AUC"), ("VALUE", "120"), ("UNITS", "mg·h/L"),
+                   ("VALUE", "30"), ("UNITS", "%"))]
+    _, _, ms = predictions_to_measurements(sentences, preds, 0.5)
+    cl = next(m for m in ms if m.parameter_text == "Clearance")
+    assert (cl.unit, cl.value_canonical, cl.deviation_canonical) == (
+        "L/h", pytest.approx(15.0), pytest.approx(3.0))
+    auc = next(m for m in ms if m.parameter_text == "AUC")
+    assert (auc.deviation_type, auc.deviation_canonical) == ("CV", 30.0)  # a CV stays percent
+
+
 def test_a_statistic_word_in_the_parameter_name_is_no_statistic() -> None:
     text = "The mean residence time was 5.2 h and the mean clearance 3.3 L/h."
     sentences = [Sentence("8", 0, text, 0, len(text))]
