@@ -28,6 +28,7 @@ Filling is idempotent and never overwrites a value already set (a table's n or s
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -208,8 +209,12 @@ def _compiled(terms: Terms) -> tuple[tuple[re.Pattern[str], str], ...]:
 
 def _kinds(text: str, terms: Terms) -> list[str]:
     """The values whose terms occur in ``text`` (in order of first occurrence, unique)."""
-    if not text:
-        return []
+    return list(_kinds_cached(text, terms)) if text else []
+
+
+# the measurements of one sentence ask the same questions of the same text
+@functools.lru_cache(maxsize=4096)
+def _kinds_cached(text: str, terms: Terms) -> tuple[str, ...]:
     masked = text
     found: list[tuple[int, str]] = []
     for pattern, value in _compiled(terms):
@@ -220,7 +225,7 @@ def _kinds(text: str, terms: Terms) -> list[str]:
     for _, value in sorted(found):
         if value not in out:
             out.append(value)
-    return out
+    return tuple(out)
 
 
 def _single(values: Sequence[str]) -> str | None:
@@ -294,8 +299,11 @@ def _to_int(text: str) -> int | None:
 def group_sizes(text: str) -> list[int | None]:
     """Every group size ``text`` states, in order; None for a size that is a subset of another
     ("8 of 12 patients" gives ``[None, 12]``) so that the text counts as ambiguous."""
-    if not text:
-        return []
+    return list(_group_sizes(text)) if text else []
+
+
+@functools.lru_cache(maxsize=4096)
+def _group_sizes(text: str) -> tuple[int | None, ...]:
     found: list[tuple[int, int | None]] = []
     for m in _N_EQ_RE.finditer(text):
         if (n := _to_int(m.group(1) or m.group(2))) is not None:
@@ -307,7 +315,7 @@ def group_sizes(text: str) -> list[int | None]:
         if _SUBSET_RE.search(text[max(0, m.start() - 30):m.start()]):
             found.append((m.start(), None))
         found.append((m.start(), n))
-    return [n for _, n in sorted(found, key=lambda x: x[0])]
+    return tuple(n for _, n in sorted(found, key=lambda x: x[0]))
 
 
 def group_size(text: str) -> int | None:
@@ -569,13 +577,15 @@ def apply_study_context(
     dose_text) of ``measurements`` of ``article`` in place, from their ``sentences`` (by index;
     a table value: its group label and its table's caption among ``tables``) and the article;
     a field already set is kept. Returns the measurements."""
+    out = list(measurements)
+    if not out:
+        return out
     ctx = article_context(article)
     by_index: dict[int, str] = {}
     for s in sentences:
         sent = s.sentence if isinstance(s, ScoredSentence) else s
         by_index[sent.index] = sent.text
     by_table = {t.table_id: t for t in tables}
-    out = list(measurements)
     for m in out:
         try:
             text, caption = _texts_of(m, by_index, by_table)
