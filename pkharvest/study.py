@@ -193,8 +193,8 @@ _ROUTE_WORDS: Terms = (
     (r"\brectal\w*|\bsuppositor\w*", "rectal"),
     (r"\btransdermal\w*|\b(?:skin\s+)?patch(?:es)?\b", "transdermal"),
     (r"\btopical\w*", "topical"),
-    (r"\boral(?:ly)?\b|\bp\.\s?o\.|\bper\s+os\b|\bby\s+mouth\b|\btablets?\b|\bcapsules?\b",
-     "oral"),
+    (r"\boral(?:ly)?\b|\bp\.\s?o\.|(?-i:\bPO\b)|\bper\s+os\b|\bby\s+mouth\b|\btablets?\b|"
+     r"\bcapsules?\b|\bgavage\b", "oral"),
 )
 
 _COMPILED: dict[int, tuple[tuple[re.Pattern[str], str], ...]] = {}

@@ -171,6 +171,8 @@ def test_conditions(text: str, conditions: list[str]) -> None:
         ("Cmax was 20 mg/L and 35 mg was excreted unchanged in urine.", [], []),
         ("Bioavailability of the oral versus the intravenous form was 64%.",
          ["oral", "intravenous"], []),
+        ("Relative bioavailability (PO compared to IM) was 83%.", ["oral", "intramuscular"], []),
+        ("Tmax after the suppository was longer than after gavage.", ["rectal", "oral"], []),
     ],
 )
 def test_route_and_dose(text: str, routes: list[str], doses: list[str]) -> None:
