@@ -35,6 +35,7 @@ from pkharvest.records import (
 )
 from pkharvest.sentences import split_article
 from pkharvest.store import Store
+from pkharvest.study import add_study_context
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +80,8 @@ class RunSummary:
 
 class Extractor:
     """Sentences of an article to measurements: split, filter (bCLS), tag (NER), link,
-    normalise, attribute drugs. Holds the loaded model, so load it once per run."""
+    normalise, attribute drugs, add the study context. Holds the loaded model, so load it once
+    per run."""
 
     def __init__(
         self,
@@ -128,7 +130,8 @@ class Extractor:
             sentences, title=article.title, chemicals=article.chemicals, query=query,
             abstract=article.abstract, mesh=article.mesh,
         )
-        return ArticleResult(article, scored, mentions, measurements)
+        # study context (n, statistic, population, species, route, dose): pkharvest.study
+        return add_study_context(ArticleResult(article, scored, mentions, measurements))
 
 
 def predictions_to_measurements(

@@ -140,6 +140,9 @@ def populated(tmp_path: Path) -> tuple[Path, dict]:
     return db, {"mean": mean_values, "median": medians}
 
 
+CONTEXT_FILTERS = ("population", "age_group", "species", "route", "condition")
+
+
 def as_dicts(columns: list[str], rows: list[tuple]) -> list[dict]:
     return [dict(zip(columns, r, strict=True)) for r in rows]
 
@@ -159,8 +162,10 @@ def test_every_query_file_declares_its_parameters() -> None:
         text = spec.path.read_text()
         for name in declared:
             assert f"-- ${name}" in text
-    assert [p.name for p in resolve_query("evidence").params] == ["drug", "parameter"]
-    assert all(p.required for p in resolve_query("evidence").params)
+    evidence = resolve_query("evidence").params
+    assert [p.name for p in evidence if p.required] == ["drug", "parameter"]
+    assert {p.name for p in evidence if not p.required} == set(CONTEXT_FILTERS)
+    assert set(CONTEXT_FILTERS) <= {p.name for p in resolve_query("parameter_summary").params}
     assert not any(p.required for p in resolve_query("needs_review").params)
 
 

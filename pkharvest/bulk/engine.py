@@ -26,6 +26,7 @@ from pkharvest.pipeline import Extractor, predictions_to_measurements
 from pkharvest.records import Article, ArticleResult
 from pkharvest.sentences import split_article
 from pkharvest.store import Store
+from pkharvest.study import add_study_context
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ class BulkSummary:
 
 
 def process_articles(extractor: Extractor, articles: Sequence[Article]) -> list[ArticleResult]:
-    """Split, tag (one ``predict`` call for the whole chunk), filter, link and normalise."""
+    """Split, tag (one ``predict`` call for the whole chunk), filter, link, normalise and add
+    the study context."""
     split = [split_article(a) for a in articles]
     texts = [s.text for sents in split for s in sents]
     preds = extractor.tagger.predict(texts, batch_size=extractor.batch_size,
@@ -73,7 +75,7 @@ def process_articles(extractor: Extractor, articles: Sequence[Article]) -> list[
             sents, preds[at : at + len(sents)], extractor.threshold,
             title=article.title, chemicals=article.chemicals)
         at += len(sents)
-        out.append(ArticleResult(article, scored, mentions, measurements))
+        out.append(add_study_context(ArticleResult(article, scored, mentions, measurements)))
     return out
 
 

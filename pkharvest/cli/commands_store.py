@@ -249,9 +249,20 @@ def _measurement_line(m: records.Measurement) -> Text:
     ]
     if extras:
         line.append("  " + ", ".join(extras), style="dim")
+    study = _study_context(m)
+    if study:
+        line.append("  study: " + study, style="dim")
     if m.flags:
         line.append("  flags: " + "; ".join(m.flags), style="red")
     return line
+
+
+def _study_context(m: records.Measurement) -> str:
+    """The study context of a measurement, e.g. "elderly, patients, critical_illness, human,
+    oral, dose 500 mg" (see pkharvest.study)."""
+    parts = [m.age_group, m.population, *(m.conditions or []), m.species, m.route,
+             m.dose_text and f"dose {m.dose_text}"]
+    return ", ".join(str(p) for p in parts if p)
 
 
 def _render_table(table: records.ArticleTable, measurements: list[records.Measurement]) -> None:
@@ -286,7 +297,8 @@ def show_cmd(
 
     Each sentence is printed with its tagged entities coloured by label (PK, VALUE, UNITS,
     RANGE, COMPARE); the measurements linked in it are listed under it with their canonical
-    value, unit, drug and flags. Tables read from the full text (``search --full-text``) are
+    value, unit, drug, flags and study context (age group, population, conditions, species,
+    route, dose). Tables read from the full text (``search --full-text``) are
     printed as grids with their kind and footnotes, each followed by the measurements read from
     its cells (row and column in the body grid, statistic, group, n)."""
     utf8_argument(pmid, "PMID")
