@@ -441,7 +441,11 @@ def test_stored_columns_filter_the_queries(pooled_db: Path) -> None:
         _, view = store.run_query("parameter_summary", {})
         direct = store.con.execute(
             "SELECT * FROM parameter_summary ORDER BY drug, parameter").fetchall()
-        assert view == direct
+        assert len(view) == len(direct)  # the same rows; sums may differ in the last digit
+        for got, want in zip(view, direct, strict=True):
+            assert list(got) == [
+                pytest.approx(x, rel=1e-12) if isinstance(x, float) else x for x in want
+            ]
 
 
 def test_cli_query_show_and_pool_by_population(pooled_db: Path) -> None:
