@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import inspect
 import logging
 import re
 from pathlib import Path
@@ -23,14 +22,6 @@ from pkharvest.pipeline import Extractor, refresh_searches, run_search
 from pkharvest.store import Store
 from pkharvest.tables.evaluate import load_gold
 from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article
-
-#: The pipeline's full-text path (``run_search(full_text=...)``, ``search --full-text``) is wired
-#: in once the store package with schema version 2 (article_tables, fulltext_status) is merged.
-NEEDS_PIPELINE = pytest.mark.skipif(
-    "full_text" not in inspect.signature(run_search).parameters,
-    reason="run_search has no full_text option yet (store schema 2 not merged)",
-)
-pytestmark = NEEDS_PIPELINE
 
 DATA = Path(__file__).parent / "data" / "jats"
 OPEN = ["pmc_rows", "pmc_columns", "pmc_multihead", "pmc_headings", "pmc_split"]
