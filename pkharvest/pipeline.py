@@ -5,10 +5,16 @@ Each EFetch batch of articles is processed completely and written to the store i
 transaction, so a run killed at any point leaves whole articles behind; a re-run skips articles
 already processed with the same model version and ends with the same content (the store upserts
 on natural keys).
+
+With ``full_text`` the open-access full text of each batch's articles with a PMC id is fetched
+(EFetch ``db=pmc``) after the batch's PubMed records; body sentences go through the same path as
+the abstract's and PK tables are read cell by cell (:mod:`pkharvest.fulltext`,
+:mod:`pkharvest.tables`), still one article result per article, in the batch's transaction.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import logging
 import time
@@ -21,6 +27,15 @@ from pkharvest import screen
 from pkharvest.drug import DRUG_FROM_QUERY, attribute_drug
 from pkharvest.errors import FetchError, PkHarvestError, UsageError
 from pkharvest.fetch import EutilsClient
+from pkharvest.fulltext.fetching import fetch_batch_fulltext, pmcid_of
+from pkharvest.fulltext.jats import FullText
+from pkharvest.fulltext.parts import (
+    STATUS_NONE,
+    STATUS_OPEN,
+    STATUS_UNAVAILABLE,
+    fulltext_parts,
+    mark_body,
+)
 from pkharvest.link import link
 from pkharvest.model.tagger import PKTagger, SentencePrediction
 from pkharvest.normalise import normalise
@@ -50,6 +65,33 @@ Progress = ProgressSink
 
 
 @dataclass
+class FullTextCounts:
+    """What the full text added to a run (counted only when it was asked for)."""
+
+    open: int = 0  # articles whose open-access full text was read
+    unavailable: int = 0  # articles with a PMC id but no full text to read
+    none: int = 0  # articles without a PMC id
+    malformed: int = 0  # articles whose JATS could not be read (left out, asked again)
+    body_sentences: int = 0
+    body_measurements: int = 0
+    tables: int = 0
+    table_measurements: int = 0
+
+    def add(self, result: ArticleResult) -> None:
+        status = result.article.fulltext_status
+        self.open += status == STATUS_OPEN
+        self.unavailable += status == STATUS_UNAVAILABLE
+        self.none += status == STATUS_NONE
+        self.body_sentences += sum(s.sentence.source == "body" for s in result.sentences)
+        self.body_measurements += sum(m.source == "body" for m in result.measurements)
+        self.tables += len(result.tables)
+        self.table_measurements += sum(m.source == "table" for m in result.measurements)
+
+    def counts(self) -> dict[str, int]:
+        return {f"fulltext_{k}": v for k, v in dataclasses.asdict(self).items()}
+
+
+@dataclass
 class RunSummary:
     query: str
     search_id: int
@@ -63,6 +105,8 @@ class RunSummary:
     mentions: int = 0
     measurements: list[Measurement] = field(default_factory=list)
     seconds: float = 0.0
+    full_text: bool = False
+    fulltext: FullTextCounts = field(default_factory=FullTextCounts)
 
     def counts(self) -> dict[str, int | float]:
         return {
@@ -75,7 +119,9 @@ class RunSummary:
             "mentions": self.mentions,
             "measurements": len(self.measurements),
             "seconds": round(self.seconds, 3),
+            **(self.fulltext.counts() if self.full_text else {}),
         }
+
 
 
 class Extractor:
@@ -132,6 +178,29 @@ class Extractor:
         )
         # study context (n, statistic, population, species, route, dose): pkharvest.study
         return add_study_context(ArticleResult(article, scored, mentions, measurements))
+
+    def add_full_text(
+        self, result: ArticleResult, fulltext: FullText | None, query: str | None = None
+    ) -> ArticleResult:
+        """``result`` (of :meth:`process_article`) with the article's full text: its status
+        (``fulltext`` None: PMC gave none), body sentences through the sentence path (indexed
+        after the abstract's, predicted in their own call so that the abstract's rows do not
+        depend on the body) and the measurements of its PK tables."""
+        article = result.article
+        parts = fulltext_parts(article, fulltext, len(result.sentences), query=query)
+        scored, mentions, measurements = self.sentences_to_measurements(
+            parts.sentences, title=article.title, chemicals=article.chemicals, query=query,
+            abstract=article.abstract, mesh=article.mesh,
+        )
+        mark_body(measurements, parts.sentences, fulltext.pmcid if fulltext else None)
+        # study context of the body and table values too (keeps what is set: idempotent)
+        return add_study_context(ArticleResult(
+            dataclasses.replace(article, fulltext_status=parts.status),
+            [*result.sentences, *scored],
+            [*result.mentions, *mentions],
+            [*result.measurements, *measurements, *parts.measurements],
+            tables=(*result.tables, *parts.tables),
+        ))
 
 
 def predictions_to_measurements(
@@ -209,35 +278,46 @@ def run_search(
     fetch_batch: int = DEFAULT_FETCH_BATCH,
     progress: ProgressSink | None = None,
     now: Callable[[], _dt.datetime] | None = None,
+    full_text: bool = False,
 ) -> RunSummary:
     """Search PubMed for ``query`` and store every measurement found.
 
-    Articles already processed with this model version are not fetched again. On any error the
-    run is marked failed (what was stored stays) and the error propagates."""
+    Articles already processed with this model version are not fetched again. With
+    ``full_text`` (saved with the search's options, so a refresh reads it too) the open-access
+    full text of articles with a PMC id is read as well, and articles stored without a
+    full-text status (processed without it, or whose JATS was malformed) are processed again.
+    On any error the run is marked failed (what was stored stays) and the error propagates."""
     query = check_query(query)
     started = time.perf_counter()
     clock = now or (lambda: _dt.datetime.now(_dt.timezone.utc))
     run_started_at = clock()
     options = dict(search_options or {})
     options.setdefault("max_results", max_results)
+    if full_text:
+        options["full_text"] = True
     search_id = store.start_search(query, options)
     run_id = store.start_run(
         search_id, model_version=extractor.model_version, eutils_url=client.base_url
     )
-    summary = RunSummary(query=query, search_id=search_id, run_id=run_id, hits=0)
+    summary = RunSummary(
+        query=query, search_id=search_id, run_id=run_id, hits=0, full_text=full_text
+    )
     try:
         result = client.search(query, max_results, mindate=mindate)
         summary.hits = len(result.pmids)
-        done = store.processed_pmids(extractor.model_version)
+        done = store.processed_pmids(extractor.model_version, fulltext_asked=full_text)
         todo = [p for p in result.pmids if p not in done]
         summary.articles_skipped = len(result.pmids) - len(todo)
         report(progress, ProgressEvent("articles", summary.articles_skipped, len(result.pmids)))
         for batch in _batches(client, todo, fetch_batch):
             results = []
+            with_full_text = _batch_full_text(client, batch, summary) if full_text else None
             for article in batch:
                 if not article.sections:
                     summary.articles_without_abstract += 1
                 res = extractor.process_article(article, query=query)
+                if with_full_text is not None:
+                    res = _add_full_text(extractor, res, with_full_text, query, summary)
                 results.append(res)
                 summary.sentences += len(res.sentences)
                 summary.sentences_kept += sum(s.kept for s in res.sentences)
@@ -259,6 +339,33 @@ def run_search(
             logger.exception("could not mark run %s as %s", run_id, status)
         raise
     return summary
+
+
+def _batch_full_text(
+    client: EutilsClient, batch: Sequence[Article], summary: RunSummary
+) -> tuple[dict[str, FullText], set[str]]:
+    """The batch's full text by PMC id and the PMC ids whose JATS was malformed."""
+    found, malformed = fetch_batch_fulltext(client, batch)
+    summary.fulltext.malformed += len(malformed)
+    return found, malformed
+
+
+def _add_full_text(
+    extractor: Extractor,
+    result: ArticleResult,
+    batch_full_text: tuple[dict[str, FullText], set[str]],
+    query: str,
+    summary: RunSummary,
+) -> ArticleResult:
+    """``result`` with its full text; an article whose JATS was malformed keeps its abstract
+    only and no full-text status, so that the next full-text run asks for it again."""
+    found, malformed = batch_full_text
+    pmcid = pmcid_of(result.article)
+    if pmcid in malformed:
+        return result
+    result = extractor.add_full_text(result, found.get(pmcid) if pmcid else None, query)
+    summary.fulltext.add(result)
+    return result
 
 
 def refresh_searches(
@@ -297,6 +404,7 @@ def refresh_searches(
                     max_results=max_results,
                     mindate=mindate,
                     search_options=saved.options,
+                    full_text=bool(saved.options.get("full_text")),
                     fetch_batch=fetch_batch,
                     progress=progress,
                     now=now,

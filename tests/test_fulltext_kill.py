@@ -5,7 +5,6 @@ stand-in sees plus a seeded delay)."""
 
 from __future__ import annotations
 
-import inspect
 import random
 from pathlib import Path
 
@@ -18,17 +17,10 @@ from pkharvest.cli import app
 from pkharvest.errors import StoreError
 from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import PKTagger
-from pkharvest.pipeline import run_search
 from pkharvest.store import Store
 from pkharvest.testing.eutils_server import EutilsServer
 
-#: The pipeline's full-text path (``run_search(full_text=...)``, ``search --full-text``) is wired
-#: in once the store package with schema version 2 (article_tables, fulltext_status) is merged.
-NEEDS_PIPELINE = pytest.mark.skipif(
-    "full_text" not in inspect.signature(run_search).parameters,
-    reason="run_search has no full_text option yet (store schema 2 not merged)",
-)
-pytestmark = [pytest.mark.slow, NEEDS_PIPELINE]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

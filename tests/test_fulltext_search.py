@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import inspect
+import json
 import logging
 import re
 from pathlib import Path
@@ -23,14 +23,6 @@ from pkharvest.pipeline import Extractor, refresh_searches, run_search
 from pkharvest.store import Store
 from pkharvest.tables.evaluate import load_gold
 from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article
-
-#: The pipeline's full-text path (``run_search(full_text=...)``, ``search --full-text``) is wired
-#: in once the store package with schema version 2 (article_tables, fulltext_status) is merged.
-NEEDS_PIPELINE = pytest.mark.skipif(
-    "full_text" not in inspect.signature(run_search).parameters,
-    reason="run_search has no full_text option yet (store schema 2 not merged)",
-)
-pytestmark = NEEDS_PIPELINE
 
 DATA = Path(__file__).parent / "data" / "jats"
 OPEN = ["pmc_rows", "pmc_columns", "pmc_multihead", "pmc_headings", "pmc_split"]
@@ -290,6 +282,18 @@ def test_cli_search_full_text_and_show_renders_table_cells(
         )
         assert result.exit_code == 0, result.output
         assert any(r.params.get("db") == "pmc" for r in server.requests)
+    counts = json.loads(result.stdout)["counts"]
+    total_gold = sum(len(load_gold(DATA / f"{s}.gold.json").records) for s in OPEN)
+    tables = sum(len(a[3]) for a in content(db)["articles"].values())
+    assert counts.items() >= {
+        "fulltext_open": 5,
+        "fulltext_unavailable": 1,
+        "fulltext_none": 1,
+        "fulltext_malformed": 1,
+        "fulltext_tables": tables,
+        "fulltext_table_measurements": total_gold,
+    }.items()
+    assert counts["fulltext_body_sentences"] > 0
     with Store(db, read_only=True) as store:
         [saved] = store.saved_searches()
         assert saved.options.get("full_text") is True
@@ -302,3 +306,58 @@ def test_cli_search_full_text_and_show_renders_table_cells(
 def test_cli_help_names_full_text() -> None:
     result = CliRunner().invoke(app, ["search", "--help"])
     assert result.exit_code == 0 and "--full-text" in result.output
+
+
+def test_cli_summary_line_and_refresh_remember_full_text(tmp_path: Path, tagger_dir: Path) -> None:
+    db = tmp_path / "s.duckdb"
+    runner = CliRunner()
+    arts = corpus()
+    late = dataclasses.replace(
+        arts[1],
+        pmid="39000011",
+        pmcid="PMC9000011",
+        date=dt.date.today(),
+        jats=re.sub(r">(PMC)?9000002<", r">\g<1>9000011<", arts[1].jats or "").replace(
+            ">39000002<", ">39000011<"
+        ),
+    )
+    common = ["--db", str(db), "--model", str(tagger_dir), "--threshold", "0"]
+    with EutilsServer(arts) as server:
+        url = ["--eutils-url", server.url]
+        result = runner.invoke(app, ["search", QUERY, "--full-text", *common, *url])
+        assert result.exit_code == 0, result.output
+        assert "full text: 5 open, 1 unavailable, 1 without a PMC id, 1 malformed" in (
+            " ".join(result.stdout.split())
+        )
+        server.add(late)
+        server.clear_requests()
+        refreshed = runner.invoke(app, ["refresh", *common, *url, "--json"])
+        assert refreshed.exit_code == 0, refreshed.output
+        pmc = [r for r in server.requests if r.params.get("db") == "pmc"]
+        asked = {i for r in pmc for i in r.params["id"].split(",")}
+    [summary] = json.loads(refreshed.stdout)
+    # only the record added since the last run is searched for, and read with its full text
+    assert summary["counts"]["articles_fetched"] == 1
+    assert summary["counts"]["fulltext_open"] == 1
+    assert summary["counts"]["fulltext_table_measurements"] == len(
+        load_gold(DATA / "pmc_columns.gold.json").records
+    )
+    assert asked == {"9000011"}
+    with Store(db, read_only=True) as store:
+        article = store.get_article("39000011")
+        assert article is not None and article.fulltext_status == "open"
+        assert {m.source for m in store.measurements("39000011")} >= {"table"}
+
+
+def test_without_full_text_nothing_is_asked_of_pmc(tmp_path: Path, extractor: Extractor) -> None:
+    db = tmp_path / "s.duckdb"
+    with EutilsServer(corpus()) as server, Store(db) as store:
+        summary = run_search(QUERY, store, _client(server), extractor)
+        assert not [r for r in server.requests if r.params.get("db") == "pmc"]
+        [saved] = store.saved_searches()
+    assert saved.options == {"max_results": 200}
+    assert not [k for k in summary.counts() if k.startswith("fulltext_")]
+    got = content(db)["articles"]
+    assert {a[0].fulltext_status for a in got.values()} == {None}
+    assert {m["source"] for a in got.values() for m in a[2]} <= {"abstract"}
+    assert all(a[3] == () for a in got.values())

@@ -144,14 +144,21 @@ def search(
     db: Path = typer.Option(Path(DEFAULT_DB), "--db", help="DuckDB store file (created if new)."),
     max_results: int = typer.Option(
         DEFAULT_MAX_RESULTS, "--max-results", min=1, help="Most PMIDs to process."),
+    full_text: bool = typer.Option(
+        False, "--full-text",
+        help="Also read the PubMed Central open-access full text of articles with a PMC id: "
+        "body sentences and PK tables (remembered with the saved search, so refresh does the "
+        "same)."),
     as_json: bool = _JSON_OPT,
     *,
     options: HarvestOptions,
 ) -> None:
-    """Search PubMed and store every PK parameter value found in the abstracts.
+    """Search PubMed and store every PK parameter value found in the abstracts (with
+    --full-text also in the open-access full text: body sentences and PK table cells).
 
     Articles already processed with the same model are skipped, so re-running a search (or
-    resuming a killed one) adds no duplicates.
+    resuming a killed one) adds no duplicates. An article outside the PMC open-access subset
+    keeps its abstract and is stored with full-text status "unavailable".
     """
     from pkharvest.pipeline import check_query, run_search
     from pkharvest.store import Store
@@ -169,6 +176,7 @@ def search(
             search_options={"max_results": max_results},
             fetch_batch=options.fetch_batch,
             progress=progress,
+            full_text=full_text,
         )
     if as_json:
         out = {
@@ -186,6 +194,21 @@ def search(
         f"{c['hits']} hits, {c['articles_fetched']} articles processed "
         f"({c['articles_skipped']} already in the store), {c['sentences_kept']}/{c['sentences']} "
         f"sentences tagged, {c['measurements']} measurements → {db}"
+    )
+    if summary.full_text:
+        console.print(_full_text_line(c))
+
+
+def _full_text_line(c: dict[str, Any]) -> str:
+    """The summary line of what the full text added."""
+    malformed = c["fulltext_malformed"]
+    return (
+        f"full text: {c['fulltext_open']} open, {c['fulltext_unavailable']} unavailable, "
+        f"{c['fulltext_none']} without a PMC id"
+        + (f", {malformed} malformed (asked again next run)" if malformed else "")
+        + f"; {c['fulltext_body_sentences']} body sentences, {c['fulltext_body_measurements']} "
+        f"body measurements, {c['fulltext_tables']} tables, {c['fulltext_table_measurements']} "
+        "table measurements"
     )
 
 
@@ -228,9 +251,11 @@ def refresh(
         sys.stdout.write(json.dumps(out, ensure_ascii=False, default=str) + "\n")
         return
     table = Table(title=f"Refreshed {len(summaries)} saved search(es)")
-    for col in ("query", "hits", "new articles", "measurements"):
+    for col in ("query", "hits", "new articles", "measurements", "from tables"):
         table.add_column(col)
     for s in summaries:
         c = s.counts()
-        table.add_row(s.query, str(c["hits"]), str(c["articles_fetched"]), str(c["measurements"]))
+        from_tables = str(c["fulltext_table_measurements"]) if s.full_text else "–"
+        table.add_row(s.query, str(c["hits"]), str(c["articles_fetched"]), str(c["measurements"]),
+                      from_tables)
     console.print(table)

@@ -1,6 +1,7 @@
 """What the full text adds to one article: body sentences (for the sentence path), tables as
 stored and the measurements read from pk tables (drug attributed from the caption, then the
-title, chemicals and query, as for sentences), and the article's full-text status."""
+title, abstract, chemicals, MeSH headings and query, as for sentences), and the article's
+full-text status."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pkharvest.drug import attribute_drug
+from pkharvest.drug import DRUG_FROM_QUERY, attribute_drug
 from pkharvest.fulltext.body import body_sentences
 from pkharvest.fulltext.jats import FullText
 from pkharvest.records import Article, ArticleTable, Measurement, Sentence
@@ -54,7 +55,11 @@ def fulltext_parts(
                 title=article.title,
                 chemicals=article.chemicals,
                 query=query,
+                abstract=article.abstract,
+                mesh=article.mesh,
             )
+            if m.drug_source == "query" and DRUG_FROM_QUERY not in m.flags:
+                m.flags.append(DRUG_FROM_QUERY)
             measurements.append(m)
     return FullTextParts(STATUS_OPEN, sentences, tables, measurements)
 

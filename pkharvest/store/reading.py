@@ -127,14 +127,20 @@ COUNTED_TABLES = (
 class ReadMixin(StoreConnection):
     """Reading of :class:`pkharvest.store.Store`."""
 
-    def processed_pmids(self, model_version: str | None = None) -> set[str]:
-        """PMIDs stored with ``model_version`` (any version when ``None``)."""
-        if model_version is None:
-            rows = self.con.execute("SELECT pmid FROM articles").fetchall()
-        else:
-            rows = self.con.execute(
-                "SELECT pmid FROM articles WHERE model_version = $v", {"v": model_version}
-            ).fetchall()
+    def processed_pmids(
+        self, model_version: str | None = None, *, fulltext_asked: bool = False
+    ) -> set[str]:
+        """PMIDs stored with ``model_version`` (any version when ``None``); with
+        ``fulltext_asked`` only those whose full text was asked for (a full-text status)."""
+        where = []
+        params: dict[str, str] = {}
+        if model_version is not None:
+            where.append("model_version = $v")
+            params["v"] = model_version
+        if fulltext_asked:
+            where.append("fulltext_status IS NOT NULL")
+        sql = "SELECT pmid FROM articles" + (f" WHERE {' AND '.join(where)}" if where else "")
+        rows = self.con.execute(sql, params).fetchall()
         return {str(r[0]) for r in rows}
 
     def counts(self) -> dict[str, int]:
