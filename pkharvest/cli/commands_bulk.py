@@ -35,7 +35,7 @@ def bulk(
     engine: str = typer.Option(
         "local", "--engine",
         help="local: this machine (--workers processes); ray: Ray actors (pip install "
-        "'pkharvest[ray]').", ),
+        "'pkharvest[ray]')."),
     workers: int = typer.Option(
         1, "--workers", min=1,
         help="Taggers working in parallel, each loading the model once (local: processes; "
