@@ -3,12 +3,13 @@ alone and end to end (read → parse → split → filter → tag → link → n
 file), fp32 against int8, in-process against a local process pool and Ray, in sentences/s.
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_bulk.py --model model/default \\
-        [--articles 300] [--workers 2] [--precisions fp32,int8] [--engines local,pool,ray]
+        [--articles 300] [--workers 2] [--threads N] [--precisions fp32,int8] \\
+        [--engines local,pool,ray]
 
 Tagging alone: every sentence of the file (split as the pipeline splits) in one ``predict``
-call, torch with one thread per core. End to end: ``run_bulk`` into a fresh store, timed
-whole (worker start-up and model loading included, which a short file makes weigh more):
-``local`` tags in-process (torch threads: one per core), ``pool`` and ``ray`` run ``--workers``
+call, torch with ``--threads`` threads (default: one per core). End to end: ``run_bulk`` into a
+fresh store, timed whole (worker start-up and model loading included, which a short file
+makes weigh more): ``local`` tags in-process (``--threads``), ``pool`` and ``ray`` run ``--workers``
 taggers of one thread each. Each figure is one run: on a shared machine, compare columns of
 the same run.
 """
@@ -36,10 +37,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--precisions", default="fp32,int8")
     ap.add_argument("--engines", default="local,pool,ray")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads in-process (default: one per core)")
     args = ap.parse_args()
     precisions = args.precisions.split(",")
     engines = args.engines.split(",")
-    threads = set_threads(None)
+    threads = set_threads(args.threads)
     with tempfile.TemporaryDirectory() as tmp:
         path = write_baseline(Path(tmp) / "in", "pubmed26n0001", args.articles, 90_000_001, 1)
         texts = [s.text for chunk in read_baseline(path) if isinstance(chunk, list)
@@ -55,7 +58,7 @@ def main() -> None:
             for engine in engines:
                 single = engine == "local"
                 spec = ModelSpec(args.model, precision, batch_size=32,
-                                 threads=None if single else 1)
+                                 threads=threads if single else 1)
                 db = Path(tmp) / f"{engine}-{precision}.duckdb"
                 set_threads(threads)
                 with Store(db) as store:
