@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import hashlib
 from collections import defaultdict
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
 from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import PKTagger
 from pkharvest.pipeline import Extractor, run_search
+from pkharvest.progress import ProgressEvent
 from pkharvest.store import Store
 from pkharvest.testing.eutils_server import PUBMED_DOCTYPE, EutilsServer, FakeArticle, make_article
 
@@ -111,17 +113,60 @@ def test_bulk_equals_search_with_deletions_and_newer_versions(
     files, final = _files(tmp_path / "in", articles)
     assert baseline_files([tmp_path / "in"]) == files
     db = tmp_path / "bulk.duckdb"
+    events: list[ProgressEvent] = []
     with Store(db) as store:
-        summary = run_bulk([tmp_path / "in"], store, extractor)
+        summary = run_bulk([tmp_path / "in"], store, extractor, chunk=7,
+                           progress=events.append)
     assert [f.name for f in summary.files] == [f.name for f in files]
     assert summary.files[1].deleted == 1
     bulk = _content(db)
     assert bulk["counts"]["articles"] == len(final) and bulk["measurements"]
-    assert bulk == _search_store(final, tmp_path / "search.duckdb", extractor)
-    # a re-run adds nothing and changes nothing
+    assert bulk["counts"].pop("bulk_files") == 2
+    searched = _search_store(final, tmp_path / "search.duckdb", extractor)
+    assert searched["counts"].pop("bulk_files") == 0
+    assert bulk == searched
+    # progress: the files overall, and each file's articles up to its end
+    names = [f.name for f in files]
+    overall = [e for e in events if e.task == "files"]
+    assert overall[0].total == 2 and sum(e.advance for e in overall) == 2 and overall[-1].done
+    for name, fs in zip(names, summary.files, strict=True):
+        mine = [e for e in events if e.task == name]
+        assert mine[-1].done and sum(e.advance for e in mine) >= fs.articles > 0
+
+
+def test_manifest_records_files_and_a_rerun_skips_them(
+        tmp_path: Path, articles: list[FakeArticle], extractor: Extractor) -> None:
+    files, _ = _files(tmp_path / "in", articles)
+    db = tmp_path / "bulk.duckdb"
     with Store(db) as store:
-        run_bulk(files, store, extractor)
-    assert _content(db) == bulk
+        first = run_bulk(files, store, extractor, chunk=3)
+    before = _content(db)
+    with Store(db, read_only=True) as store:
+        manifest = store.bulk_files()
+    assert [m.name for m in manifest] == [f.name for f in files]
+    for entry, path, fs in zip(manifest, files, first.files, strict=True):
+        assert entry.size == path.stat().st_size
+        assert entry.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert entry.model_version == extractor.model_version
+        assert entry.counts == fs.counts() and entry.counts["articles"] == fs.articles > 0
+    assert first.files[1].deleted == 1
+    # a re-run skips both files (same name, checksum and model version) and changes nothing
+    with Store(db) as store:
+        again = run_bulk(files, store, extractor)
+    assert [f.skipped for f in again.files] == [True, True]
+    assert again.counts()["articles"] == 0 and _content(db) == before
+    # a file changed on disk is applied again: its new content replaces the old
+    changed = [dataclasses.replace(a, title="Pharmacokinetic report, revised.")
+               for a in articles[:2]]
+    _baseline(files[1], changed)
+    with Store(db) as store:
+        third = run_bulk(files, store, extractor)
+        titles = {a.pmid: store.get_article(a.pmid).title for a in changed}
+        entry = store.bulk_files()[1]
+    assert [f.skipped for f in third.files] == [True, False]
+    assert set(titles.values()) == {"Pharmacokinetic report, revised."}
+    assert entry.sha256 == hashlib.sha256(files[1].read_bytes()).hexdigest()
+    assert entry.counts["articles"] == 2
 
 
 def test_truncated_file_leaves_the_store_as_before_it(
@@ -149,37 +194,58 @@ def test_bulk_cli_usage_errors(tmp_path: Path) -> None:
     res = runner.invoke(app, ["bulk", str(tmp_path / "missing.xml.gz"), "--db",
                               str(tmp_path / "s.duckdb")])
     assert res.exit_code == 2 and "missing.xml.gz" in res.output
+    assert res.output.startswith("Error: PATH: ")  # the library field, shown as the argument
     assert not (tmp_path / "s.duckdb").exists()
-    assert runner.invoke(app, ["bulk", "--help"]).exit_code == 0
+    _baseline(tmp_path / "pubmed26n0001.xml", [make_article("1", sentences=["CL was 4 L/h."])])
+    for extra, option in ((["--engine", "spark"], "--engine"),
+                          (["--address", "auto"], "--address"),
+                          (["--model", str(tmp_path / "nomodel")], "--model")):
+        res = runner.invoke(app, ["bulk", str(tmp_path), "--db", str(tmp_path / "s.duckdb"),
+                                  *extra])
+        assert res.exit_code == 2 and res.output.startswith(f"Error: {option}:"), res.output
+        assert not (tmp_path / "s.duckdb").exists()
+    help_text = runner.invoke(app, ["bulk", "--help"], env={"COLUMNS": "200"}).output
+    assert all(o in help_text for o in ("--engine", "--workers", "--address", "--chunk"))
 
 
 @pytest.mark.slow
 def test_killed_run_then_rerun_equals_an_uninterrupted_run(
         tmp_path: Path, articles: list[FakeArticle], model_dir: Path,
         extractor: Extractor) -> None:
+    """kill -9 of a real `pkharvest bulk` process while it tags the second of three files:
+    the first file stays applied with its manifest entry, the second left no row, and a re-run
+    resumes with it and ends with the store of an uninterrupted run."""
     import os
     import signal
     import subprocess
     import sys
     import time
 
-    files, _ = _files(tmp_path / "in", articles)
+    folder = tmp_path / "in"
+    files, _ = _files(folder, articles)
+    files.append(_baseline(folder / "pubmed26n0003.xml.gz", articles[:3]))
     reference = tmp_path / "ref.duckdb"
     with Store(reference) as store:
         run_bulk(files, store, extractor)
     db = tmp_path / "killed.duckdb"
     driver = "import sys; from pkharvest.cli import main; sys.argv[0] = 'pkharvest'; main()"
     proc = subprocess.Popen(
-        [sys.executable, "-c", driver, "bulk", str(tmp_path / "in"), "--db", str(db),
-         "--model", str(model_dir), "--threshold", "0", "--precision", "int8"],
+        [sys.executable, "-c", driver, "bulk", str(folder), "--db", str(db), "--model",
+         str(model_dir), "--threshold", "0", "--precision", "int8", "--chunk", "1"],
         stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"})
     assert proc.stderr is not None
     deadline = time.monotonic() + 300
-    for line in proc.stderr:  # kill once the first file is done and the second has begun
-        if line.startswith("[1/2]") or time.monotonic() > deadline:
+    seen = []
+    for line in proc.stderr:  # the first article of the second file is tagged: kill
+        seen.append(line)
+        if line.startswith("pubmed26n0002.xml:") or time.monotonic() > deadline:
             break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert any(line.startswith("pubmed26n0002.xml:") for line in seen), seen
+    with Store(db, read_only=True) as store:
+        assert [f.name for f in store.bulk_files()] == ["pubmed26n0001.xml.gz"]
     with Store(db) as store:  # the lock left behind does not block the re-run
-        run_bulk(files, store, extractor)
+        resumed = run_bulk(files, store, extractor)
+    assert [f.skipped for f in resumed.files] == [True, False, False]
     assert _content(db) == _content(reference)

@@ -12,6 +12,7 @@ bulk run and ``search`` store exactly the same :class:`~pkharvest.records.Articl
 from __future__ import annotations
 
 import gzip
+import hashlib
 import logging
 import zlib
 from collections.abc import Iterable, Iterator
@@ -54,11 +55,23 @@ def baseline_files(paths: Iterable[str | Path]) -> list[Path]:
         elif p.is_file():
             found.append(p)
         else:
-            raise UsageError(f"no such file or folder: {p}", option="PATH")
+            raise UsageError(f"no such file or folder: {p}", field="paths")
     if not found:
-        raise UsageError("no .xml.gz or .xml files found", option="PATH")
+        raise UsageError("no .xml.gz or .xml files found", field="paths")
     unique = {f.resolve(): f for f in found}
     return sorted(unique.values(), key=lambda f: (f.name, str(f)))
+
+
+def file_digest(path: Path) -> tuple[int, str]:
+    """The size in bytes and the SHA-256 (hex) of a file as it is on disk: the manifest's key,
+    with the file name and model version, for a file already applied."""
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+            size += len(block)
+    return size, h.hexdigest()
 
 
 def _open(path: Path):  # type: ignore[no-untyped-def]

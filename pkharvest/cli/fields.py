@@ -9,12 +9,15 @@ from __future__ import annotations
 from pkharvest.errors import PkHarvestError
 
 FIELD_OPTIONS: dict[str, str] = {
+    "address": "--address",
     "augment": "--augment",
     "average_last": "--average-last",
     "batch_size": "--batch-size",
+    "chunk": "--chunk",
     "corpus": "--corpus",
     "db": "--db",
     "dest": "--dest",
+    "engine": "--engine",
     "device": "--device",
     "encoder": "--encoder",
     "ensemble": "--ensemble",
@@ -35,6 +38,7 @@ FIELD_OPTIONS: dict[str, str] = {
     "out": "--out",
     "overlap_days": "--overlap-days",
     "param": "--param",
+    "paths": "PATH",
     "patience": "--patience",
     "query": "QUERY",
     "record": "--record",
@@ -48,6 +52,7 @@ FIELD_OPTIONS: dict[str, str] = {
     "view": "--view",
     "views": "--views",
     "weighting": "--weighting",
+    "workers": "--workers",
     "weightings": "--weightings",
     "zenodo_url": "--zenodo-url",
 }

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
+import duckdb
+
 from pkharvest.errors import StoreError
 from pkharvest.store.connection import StoreConnection, now
 
@@ -47,6 +49,28 @@ class BulkFile:
     counts: dict[str, Any]
     model_version: str | None
     finished_at: datetime | None
+
+
+def upsert_bulk_file(con: duckdb.DuckDBPyConnection, entry: BulkFile) -> None:
+    """Record (or replace) ``entry`` in the bulk manifest on ``con`` (within the caller's
+    transaction, if any); ``finished_at`` defaults to now (UTC)."""
+    when = entry.finished_at or now()
+    if when.tzinfo is not None:
+        when = when.astimezone(timezone.utc).replace(tzinfo=None)
+    con.execute(
+        "INSERT INTO bulk_files (name, size, sha256, counts, model_version, finished_at)"
+        " VALUES ($n, $s, $h, $c, $m, $f) ON CONFLICT (name) DO UPDATE SET"
+        " size = excluded.size, sha256 = excluded.sha256, counts = excluded.counts,"
+        " model_version = excluded.model_version, finished_at = excluded.finished_at",
+        {
+            "n": entry.name,
+            "s": entry.size,
+            "h": entry.sha256,
+            "c": json.dumps(dict(entry.counts), sort_keys=True, default=str),
+            "m": entry.model_version,
+            "f": when,
+        },
+    )
 
 
 class RunsMixin(StoreConnection):
@@ -150,23 +174,8 @@ class RunsMixin(StoreConnection):
         """Record (or replace) the manifest entry of bulk file ``name``; ``finished_at``
         defaults to now (UTC)."""
         self._writable()
-        when = finished_at or now()
-        if when.tzinfo is not None:
-            when = when.astimezone(timezone.utc).replace(tzinfo=None)
-        self.con.execute(
-            "INSERT INTO bulk_files (name, size, sha256, counts, model_version, finished_at)"
-            " VALUES ($n, $s, $h, $c, $m, $f) ON CONFLICT (name) DO UPDATE SET"
-            " size = excluded.size, sha256 = excluded.sha256, counts = excluded.counts,"
-            " model_version = excluded.model_version, finished_at = excluded.finished_at",
-            {
-                "n": name,
-                "s": size,
-                "h": sha256,
-                "c": json.dumps(dict(counts or {}), sort_keys=True, default=str),
-                "m": model_version,
-                "f": when,
-            },
-        )
+        upsert_bulk_file(self.con, BulkFile(name, size, sha256, dict(counts or {}),
+                                            model_version, finished_at))
 
     def bulk_files(self) -> list[BulkFile]:
         """The bulk manifest, by file name."""

@@ -38,6 +38,7 @@ from pkharvest.records import (
     ScoredSentence,
 )
 from pkharvest.store.connection import StoreConnection, cols, now, set_excluded
+from pkharvest.store.runs import BulkFile, upsert_bulk_file
 from pkharvest.store.schema import (
     ARTICLE_ARROW,
     ARTICLE_COLS,
@@ -146,10 +147,13 @@ class WriteMixin(StoreConnection):
         results: Iterable[ArticleResult],
         run_id: int | None,
         model_version: str,
+        *,
+        manifest: BulkFile | None = None,
     ) -> WriteCounts:
         """What one bulk input file says, in ONE transaction: the rows of the ``deleted``
-        PMIDs (DeleteCitation) removed, then the articles upserted as :meth:`write_batch` does.
-        Any failure rolls it all back (the store stays as before the file)."""
+        PMIDs (DeleteCitation) removed, then the articles upserted as :meth:`write_batch` does,
+        and the file's ``manifest`` entry (``bulk_files``) recorded. Any failure rolls it all
+        back (the store stays as before the file)."""
         self._writable()
         if not model_version:
             raise StoreError("write_file_batch needs a model_version")
@@ -177,6 +181,8 @@ class WriteMixin(StoreConnection):
                     con.unregister("_bulk_deleted")
             counts = (self._write(arts, sents, ments, meas, tabs, run_id, model_version)
                       if arts else WriteCounts())
+            if manifest is not None:
+                upsert_bulk_file(con, manifest)
             con.commit()
         except BaseException as exc:
             con.rollback()
