@@ -26,7 +26,7 @@ class FilterDecision:
 
 def validate_threshold(threshold: float) -> float:
     if not 0.0 <= threshold <= 1.0:
-        raise UsageError(f"must be between 0 and 1, got {threshold}", option="--threshold")
+        raise UsageError(f"must be between 0 and 1, got {threshold}", field="threshold")
     return threshold
 
 

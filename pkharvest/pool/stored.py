@@ -38,7 +38,7 @@ def parameter_key(text: str) -> str:
     if found.match is None or found.match.score < MIN_PARAMETER_SCORE:
         hint = (f" (closest: {found.match.key}, {found.match.name})" if found.match
                 else f" ({found.reason})" if found.reason else "")
-        raise UsageError(f"unknown parameter {text!r}{hint}", option="--parameter")
+        raise UsageError(f"unknown parameter {text!r}{hint}", field="parameter")
     return found.match.key
 
 
@@ -106,13 +106,13 @@ def read_store_rows(
             _, known = store.run_query("pool_drug_parameters", {"drug": drug})
     if not rows:
         if not known:
-            raise UsageError(f"no values of drug {drug!r} in {db}", option="--drug")
+            raise UsageError(f"no values of drug {drug!r} in {db}", field="drug")
         listed = ", ".join(f"{p} ({n})" for p, n in known[:12])
         raise UsageError(
             f"no {key} values of {drug} in {db}"
             + (" without flags" if not include_flagged else "")
             + f"; stored parameters: {listed}",
-            option="--parameter",
+            field="parameter",
         )
     records = [dict(zip(cols, r, strict=True)) for r in rows]
     return [_row(d) for d in dedupe(records)], key
