@@ -41,15 +41,14 @@ from pkharvest.model.config import (  # noqa: F401  (the precisions are re-expor
     ModelConfig,
     resolve_encoder,
 )
-from pkharvest.model.decoding import (
+from pkharvest.model.decoding import spans_from_tags, viterbi
+from pkharvest.model.network import MultiTaskTagger, build_network, collate, load_tokenizer
+from pkharvest.model.postprocess import (
     POSTPROCESS_STEPS,
     UNLINKED_STEPS,
     balance_brackets,
     postprocess,
-    spans_from_tags,
-    viterbi,
 )
-from pkharvest.model.network import MultiTaskTagger, build_network, collate, load_tokenizer
 from pkharvest.records import Entity
 
 logger = logging.getLogger(__name__)
