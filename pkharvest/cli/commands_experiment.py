@@ -10,14 +10,14 @@ import typer
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
-from pkharvest.cli import app, console, handle_errors
+from pkharvest.cli import app, console, err_console, handle_errors
+from pkharvest.cli.progress import ProgressView
 from pkharvest.corpus.splits import DEFAULT_SPLIT
 from pkharvest.errors import UsageError
 
@@ -93,7 +93,7 @@ def run(
         parse_views,
         parse_weightings,
     )
-    from pkharvest.experiment.runner import RunEvent, run_study
+    from pkharvest.experiment.runner import run_study
 
     grid = build_grid(
         parse_views(views), parse_fractions(fractions), parse_weightings(weightings),
@@ -104,29 +104,15 @@ def run(
              "min_steps": min_steps, "patience": patience, "encoder": encoder}  # fmt: skip
     options.update({k: v for k, v in given.items() if v is not None})
 
-    progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
-    )  # fmt: skip
-    task = None
-
-    def on_event(event: RunEvent) -> None:
-        nonlocal task
-        if task is None:
-            task = progress.add_task("runs", total=event.total)
-        if event.record is None:
-            progress.update(task, description=event.spec.key)
-            return
-        f1 = event.record.test_scores.get("ner.strict.micro.f1")
-        progress.console.print(
-            f"{event.spec.key}: test F1 {f1:.4f}, {event.record.wall_time_s:.0f} s", highlight=False
-        )
-        progress.advance(task)
-
-    with progress:
+    # the runs on stderr (a bar on a terminal, a line now and then elsewhere), each run's
+    # score on stdout
+    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
+               TimeRemainingColumn())  # fmt: skip
+    with ProgressView(err_console, console, columns=columns, transient=False) as view:
         summary = run_study(
             corpus, out, grid, options, split=parse_split(split),
-            similarity_batches=similarity_batches, on_event=on_event,
+            similarity_batches=similarity_batches, progress=view,
         )  # fmt: skip
     console.print(
         f"{summary.planned} run(s) in the grid: {summary.skipped} already stored, "
