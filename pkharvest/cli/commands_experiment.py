@@ -121,6 +121,50 @@ def run(
     )
 
 
+@experiment_app.command("cv")
+@handle_errors
+def cv(
+    out: Path = typer.Option(..., "--out", help="Folder for the fold predictions (resumable)."),
+    corpus: Path | None = typer.Option(
+        None, "--corpus", help="Annotated corpus (Prodigy JSONL); default: the shared corpus."
+    ),
+    folds: int = typer.Option(5, "--folds", help="Number of article-grouped folds (>= 2)."),
+    seeds: str = typer.Option("13", "--seeds", help="Comma list of training seeds, e.g. 13,2,1."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs."),
+    max_length: int | None = typer.Option(None, "--max-length", help="Word pieces per window."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Training batch size."),
+    encoder: str | None = typer.Option(None, "--encoder", help="Encoder name or path."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Any other training option as KEY=VALUE (repeatable), e.g. lr=3e-5."
+    ),
+) -> None:
+    """Grouped k-fold cross-validation of one training configuration over the train + dev
+    sentences (the test split is never touched): out-of-fold F1 per seed, and of the seed
+    ensemble when several seeds are given."""
+    from pkharvest.experiment.cv import SUMMARY_FILE, run_cv
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise UsageError(f"expected a comma list of whole numbers, got {seeds!r}",
+                         option="--seeds") from None
+    options = _parse_set(set_)
+    given = {"epochs": epochs, "max_length": max_length, "batch_size": batch_size,
+             "encoder": encoder}  # fmt: skip
+    options.update({k: v for k, v in given.items() if v is not None})
+    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
+               TimeRemainingColumn())  # fmt: skip
+    with ProgressView(err_console, console, columns=columns, transient=False) as view:
+        summary = run_cv(corpus, out, options, seed_list, folds, progress=view)
+    console.print(f"{summary.sentences} train + dev sentences in {summary.folds} folds; "
+                  f"out-of-fold micro F1 {summary.micro_mean:.4f} ± {summary.micro_sd:.4f} "
+                  f"over {len(summary.jobs)} seed(s)", highlight=False)
+    if summary.ensemble is not None:
+        console.print(f"seed ensemble: micro {summary.ensemble['micro']:.4f}", highlight=False)
+    console.print(f"Scores are in {out / SUMMARY_FILE}.", highlight=False, soft_wrap=True)
+
+
 @experiment_app.command("report")
 @handle_errors
 def report(

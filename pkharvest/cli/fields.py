@@ -22,6 +22,7 @@ FIELD_OPTIONS: dict[str, str] = {
     "epochs": "--epochs",
     "eutils_url": "--eutils-url",
     "fetch_batch": "--fetch-batch",
+    "folds": "--folds",
     "format": "--format",
     "fraction": "--fraction",
     "fractions": "--fractions",
