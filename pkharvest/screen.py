@@ -1,8 +1,9 @@
 """The sentence filter: the model's bCLS head decides which sentences go on to NER and linking.
 
 The threshold is chosen for *recall* of PK-bearing sentences (a sentence wrongly dropped loses
-its measurements for good, a sentence wrongly kept only costs tagging time); see
-``docs/pipeline.md`` for the recall and the time saved, measured by ``bench/bench_pipeline.py``.
+its measurements for good, a sentence wrongly kept only costs tagging time); the recall and the
+time saved, measured by ``bench/bench_pipeline.py``, are in ``docs/results.md`` (how the
+threshold was chosen: ``docs/pipeline.md``).
 """
 
 from __future__ import annotations

@@ -165,10 +165,11 @@ def drop_unlinked_units(text: str, entities: list[Entity]) -> list[Entity]:
     parameter -- all 619 VALUE/RANGE spans of the shared corpus are the child of a ``C_VAL`` or
     the deviation of one -- and units and comparators only with such values. Doses and
     sampling times ("600 μg/m2", "0-24 h") are left unmarked, but the tagger, seeing units,
-    tags them. Measured on the dev split over 6 trained models (docs/model.md): dropping
-    unlinked units and comparators never lowered strict micro-F1 (+0.000 to +0.018); dropping
-    unlinked *values* as well hurt whenever parameters were missed (3 of 6 models lower), so
-    values are left alone."""
+    tags them. Measured on the dev split
+    (docs/experiments/log/2026-11-25-decoding-and-20-epochs.md): dropping unlinked units never
+    lowered strict micro-F1 (0 to +0.027 over 11 models); dropping unlinked *values* as well
+    lowered it on 4 of 6 models tried (−0.010 to −0.021: a missed parameter orphans its values),
+    so values are left alone."""
     rels = relations(text, entities)
 
     def key(e: Entity) -> tuple[int, int, str]:
@@ -193,7 +194,7 @@ def drop_unlinked_parameters(text: str, entities: list[Entity]) -> list[Entity]:
     span of the shared corpus heads a ``C_VAL`` relation, while mentions such as "the total AUC
     in plasma" or "predictor of aminoglycoside clearance" stay unmarked. Measured on dev over
     15 trained models and on out-of-fold predictions of a 5-fold cross-validation over train
-    and dev (docs/model.md)."""
+    and dev (docs/experiments/log/2026-11-25-cross-validation-decoding.md)."""
     heads = {(r.head.start, r.head.end) for r in relations(text, entities) if r.label == "C_VAL"}
     return [e for e in entities if e.label != "PK" or (e.start, e.end) in heads]
 
@@ -380,7 +381,7 @@ def drop_non_parameters(text: str, entities: list[Entity], label: str = "PK") ->
     vocabulary words ("half-life", "bioavailability", "clearance", "trough", "peak") but
     "max" and "min", too short for the rule. Capitalised words are left alone: symbols such
     as "Emax" are written that way. Measured on out-of-fold predictions of the
-    cross-validation (docs/experiments/log/)."""
+    cross-validation (docs/experiments/log/2026-11-26-non-parameter-decoding.md)."""
     from pkharvest.normalise.parameters import lookup_parameter  # local: keeps Pint off import
 
     def parameter_like(ent: Entity) -> bool:
@@ -394,8 +395,9 @@ def drop_non_parameters(text: str, entities: list[Entity], label: str = "PK") ->
     return [e for e in entities if e.label != label or parameter_like(e)]
 
 
-# Entity post-processing after decoding, in this order (each measured on dev or on the
-# out-of-fold predictions of the cross-validation; docs/model.md):
+# Entity post-processing after decoding, in this order (docs/model.md, *Decoding*, says what
+# each does and why; each was measured on dev or on the out-of-fold predictions of the
+# cross-validation, docs/experiments/log/; bench/bench_decoding.py prints F1 after each step):
 # step name → (function, label the model must predict for the step to run; None: always).
 # The two ``drop_unlinked_*`` steps must stay last: they link the entities the others have
 # repaired. The tagger runs them only when ``drop_unlinked`` is on (the search pipeline links
