@@ -6,8 +6,9 @@ strict F1 after each decoding step.
 
 Sixty dev sentences cannot tell apart changes below ~0.03 F1; this gives every train + dev
 sentence (340 of the shared corpus) one prediction from a model that never saw its article, and
-leaves the test split untouched. Folds: ``StratifiedGroupKFold`` (groups = articles, strata =
-sentences with / without a PK span, ``random_state=0``). For fold k the model trains on the
+leaves the test split untouched. Folds: ``pkharvest.experiment.cv.cv_folds``
+(``StratifiedGroupKFold``, groups = articles, strata = sentences with / without a PK span,
+``random_state=0``). For fold k the model trains on the
 other folds but fold k+1, stops early on fold k+1, and is scored on fold k; with ``--refit``
 (the project default at full data, ``TrainConfig.refit``) it trains on all other folds for the
 whole schedule, no early stopping — the comparison of the two decided that default. A fold
@@ -24,29 +25,15 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
-from sklearn.model_selection import StratifiedGroupKFold
 
-from pkharvest.corpus.reader import apply_view, read_corpus
-from pkharvest.corpus.records import ENTITY_LABELS, Example
-from pkharvest.corpus.splits import DEFAULT_PROPORTIONS, DEFAULT_SEED, split_by_article
-from pkharvest.model.decoding import POSTPROCESS_STEPS, postprocess_stages
+from pkharvest.corpus.reader import read_corpus
+from pkharvest.corpus.records import ENTITY_LABELS
+from pkharvest.experiment.cv import cv_folds
+from pkharvest.model.postprocess import POSTPROCESS_STEPS, postprocess_stages
 from pkharvest.model.tagger import PKTagger
 from pkharvest.training.metrics import span_scores
 from pkharvest.training.trainer import TrainConfig, train
-
-
-def cv_folds(corpus: Path | None, n_folds: int) -> tuple[list[Example], list[list[int]]]:
-    """The train + dev sentences of the default article split and ``n_folds`` grouped,
-    PK-stratified folds of them (indices into the pool)."""
-    examples = apply_view(read_corpus(corpus), "full")
-    split = split_by_article(examples, DEFAULT_PROPORTIONS, DEFAULT_SEED)
-    pool = split.train + split.dev
-    strata = [int(any(s.label == "PK" for s in e.spans)) for e in pool]
-    groups = [e.article_id for e in pool]
-    kfold = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=0)
-    return pool, [list(te) for _, te in kfold.split(np.zeros(len(pool)), strata, groups)]
 
 
 def main() -> None:
@@ -67,7 +54,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    pool, folds = cv_folds(args.corpus, args.folds)
+    pool, folds = cv_folds(read_corpus(args.corpus), args.folds)
     print(f"{len(pool)} train + dev sentences in {args.folds} folds: "
           f"{', '.join(str(len(f)) for f in folds)}")
 

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from pkharvest.corpus.reader import apply_view, read_corpus
 from pkharvest.corpus.splits import DEFAULT_PROPORTIONS, DEFAULT_SEED, split_by_article
-from pkharvest.model.decoding import POSTPROCESS_STEPS, postprocess_stages
+from pkharvest.model.postprocess import POSTPROCESS_STEPS, postprocess_stages
 from pkharvest.model.tagger import PKTagger
 from pkharvest.training.metrics import span_scores
 

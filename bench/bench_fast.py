@@ -15,13 +15,10 @@ shared: quote the ratio of the two columns rather than absolute figures).
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from pkharvest.corpus.reader import read_corpus
 from pkharvest.corpus.splits import split_by_article

@@ -20,8 +20,9 @@ from rich.console import Console
 from rich.table import Table
 
 from pkharvest.corpus.reader import read_corpus
-from pkharvest.link import RELATION_LABELS, score_relations
 from pkharvest.paths import default_corpus_path
+from pkharvest.relations import RELATION_LABELS
+from pkharvest.scoring import score_relations
 
 console = Console()
 

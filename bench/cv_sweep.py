@@ -1,5 +1,6 @@
 """Training configurations × training seeds under the grouped k-fold cross-validation of
-``bench_cv.py`` (refit, the project default), run as parallel jobs, plus seed ensembles.
+``pkharvest.experiment.cv`` (refit, the project default), run as parallel jobs, plus seed
+ensembles. One configuration at a few seeds, without parallel jobs: ``pkharvest experiment cv``.
 
     .venv/bin/python bench/cv_sweep.py --out DIR --configs default,epochs40 --seeds 13,2,1
         [--workers 2] [--device cpu|cuda|auto] [--deadline SECONDS] [--encoder NAME]
@@ -34,16 +35,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import torch
-from bench_cv import cv_folds
-from safetensors.torch import load_file, save_file
 
-from pkharvest.corpus.reader import apply_view
-from pkharvest.model.tagger import PKTagger, WordScores
-from pkharvest.pipeline import predictions_to_measurements
-from pkharvest.records import Sentence
-from pkharvest.scoring import gold_records, measurement_records, score_records
-from pkharvest.training.metrics import span_scores
-from pkharvest.training.trainer import TrainConfig, train
+from pkharvest.corpus.reader import read_corpus
+from pkharvest.experiment.cv import RESULT_FILE, cv_folds, score_folds, train_folds
+from pkharvest.progress import ProgressEvent
+from pkharvest.training.trainer import TrainConfig
 
 CANDIDATES: dict[str, dict] = {
     "default": {},
@@ -66,15 +62,9 @@ CANDIDATES: dict[str, dict] = {
     # PK spans only (PK2020 / PKNER-like task): scored on PK alone, no records (no values)
     "pk_view": {"view": "pk"},
 }
-OOF_FILE = "oof.safetensors"
-OOF_META = "oof.json"
-RESULT_FILE = "result.json"
-
-
 def run_job(args: argparse.Namespace, name: str, seed: int) -> dict:
     """Train and score every fold of one (configuration, seed); returns the job's scores."""
     torch.set_num_threads(1)
-    pool, folds = cv_folds(args.corpus, args.folds)
     overrides = {**CANDIDATES[name], "seed": seed, "threads": 1, "refit": True,
                  "device": args.device}
     if args.encoder:
@@ -82,102 +72,28 @@ def run_job(args: argparse.Namespace, name: str, seed: int) -> dict:
     if args.epochs is not None:
         overrides.update(epochs=args.epochs, min_steps=0)
     config = TrainConfig(**overrides)
-    pool = apply_view(pool, config.view)
-    job_dir = args.out / name / f"s{seed}"
+    pool, folds = cv_folds(read_corpus(args.corpus), args.folds)
     started = time.perf_counter()
-    for k, fold in enumerate(folds):
-        folder = job_dir / f"fold{k}"
-        if (folder / OOF_FILE).is_file():
-            continue
-        train_part = [pool[i] for j, f in enumerate(folds) if j != k for i in f]
-        t0 = time.perf_counter()
-        result = train(train_part, [], config, progress=False)
-        scores = result.tagger.word_scores([pool[i].text for i in fold])
-        folder.mkdir(parents=True, exist_ok=True)
-        save_oof(folder, scores)
-        print(f"{name} s{seed} fold {k}: {len(train_part)} sentences, "
-              f"{time.perf_counter() - t0:.0f} s", flush=True)
+
+    def say(event: ProgressEvent) -> None:
+        if event.message:
+            print(f"{name} {event.message}", flush=True)
+
+    train_folds(pool, folds, config, args.out / name / f"s{seed}", progress=say)
     result = {"config": name, "seed": seed, "overrides": CANDIDATES[name],
               "device": args.device, "wall_s": time.perf_counter() - started,
               **score(args, name, [seed], pool, folds)}
-    (job_dir / RESULT_FILE).write_text(json.dumps(result) + "\n", encoding="utf-8")
+    (args.out / name / f"s{seed}" / RESULT_FILE).write_text(json.dumps(result) + "\n",
+                                                           encoding="utf-8")
     return result
-
-
-def save_oof(folder: Path, scores: list[WordScores]) -> None:
-    tensors = {}
-    for i, s in enumerate(scores):
-        tensors[f"ner.{i}"], tensors[f"mtcls.{i}"] = s.ner.contiguous(), s.mtcls.contiguous()
-    save_file(tensors, str(folder / OOF_FILE))
-    meta = [{"text": s.text, "word_offsets": s.word_offsets, "bcls": s.bcls, "mcls": s.mcls}
-            for s in scores]
-    (folder / OOF_META).write_text(json.dumps(meta), encoding="utf-8")
-
-
-def load_oof(folder: Path) -> list[WordScores]:
-    tensors = load_file(str(folder / OOF_FILE))
-    meta = json.loads((folder / OOF_META).read_text(encoding="utf-8"))
-    return [WordScores(m["text"], [tuple(o) for o in m["word_offsets"]], tensors[f"ner.{i}"],
-                       tensors[f"mtcls.{i}"], m["bcls"], m["mcls"]) for i, m in enumerate(meta)]
-
-
-def mean_scores(members: list[list[WordScores]]) -> list[WordScores]:
-    """Average the word scores of several models, sentence by sentence (log-probabilities:
-    a geometric mean of the NER distributions; window bCLS / mCLS outputs pooled)."""
-    out = []
-    for group in zip(*members, strict=True):
-        first = group[0]
-        out.append(WordScores(
-            first.text, first.word_offsets,
-            torch.stack([g.ner for g in group]).mean(0),
-            torch.stack([g.mtcls for g in group]).mean(0),
-            [b for g in group for b in g.bcls], [m for g in group for m in g.mcls]))
-    return out
 
 
 def score(args: argparse.Namespace, name: str, seeds: list[int], pool, folds) -> dict:
     """Pooled out-of-fold strict F1 of the product's decoding, the given seeds' word scores
     averaged (one seed: that seed's models)."""
-    job_dirs = [args.out / name / f"s{s}" for s in seeds]
-    # decoding depends only on the configuration: any of its fold models' config will do
-    # (decoding needs the config, not the network)
+    # decoding depends only on the configuration (it needs the config, not the network)
     config = TrainConfig(**CANDIDATES[name], **({"encoder": args.encoder} if args.encoder else {}))
-    model_config = config.model_config()
-    decoder = PKTagger(model_config, network=None, tokenizer=None)
-    labels = model_config.labels
-    pool = apply_view(pool, config.view)
-    with_records = "VALUE" in labels
-    gold, pred, per_fold, found = [], [], [], set()
-    for k, fold in enumerate(folds):
-        members = [load_oof(d / f"fold{k}") for d in job_dirs]
-        averaged = mean_scores(members)
-        decoded = decoder.decode(averaged)
-        g = [[(sp.start, sp.end, sp.label) for sp in pool[i].spans] for i in fold]
-        p = [[(e.start, e.end, e.label) for e in d.entities] for d in decoded]
-        per_fold.append(span_scores(g, p, labels)["micro"]["f1"])
-        gold += g
-        pred += p
-        if with_records:
-            found |= records(decoder.decode(averaged, drop_unlinked=False),
-                             [pool[i] for i in fold])
-    pooled = span_scores(gold, pred, labels)
-    out = {"micro": pooled["micro"]["f1"], "precision": pooled["micro"]["precision"],
-           "recall": pooled["micro"]["recall"],
-           **{lab: v["f1"] for lab, v in pooled["per_label"].items()},
-           "per_fold_micro": per_fold, "record_f1": None}
-    if with_records:
-        rec = score_records(found, gold_records(pool))
-        out.update(record_f1=rec.f1, record_tp=rec.tp, record_fp=rec.fp, record_fn=rec.fn)
-    return out
-
-
-def records(predictions: list, examples: list) -> set:
-    """(pmid, parameter, value) records of held-out sentences made as the search pipeline
-    makes them (``pipeline.predictions_to_measurements``), for the out-of-fold record F1
-    against the gold C_VAL relations (``bench_pipeline.py``'s figure, without HTTP)."""
-    sentences = [Sentence(str(ex.pmid), i, ex.text, 0, len(ex.text))
-                 for i, ex in enumerate(examples)]
-    return measurement_records(predictions_to_measurements(sentences, predictions)[2])
+    return score_folds(pool, folds, config, [args.out / name / f"s{s}" for s in seeds])
 
 
 def fmt(value: float | None) -> str:
@@ -251,7 +167,7 @@ def main() -> None:
     with ThreadPoolExecutor(args.workers) as ex:
         list(ex.map(launch, jobs))
 
-    pool, folds = cv_folds(args.corpus, args.folds)
+    pool, folds = cv_folds(read_corpus(args.corpus), args.folds)
     summary: dict = {"jobs": [], "configs": {}, "ensembles": {}}
     print(f"\n{'config':12s} seeds  micro mean ± sd    PK mean ± sd      per seed (micro/PK)")
     def finished(name: str) -> list[int]:

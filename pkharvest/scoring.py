@@ -12,19 +12,23 @@ the corpus's ``RELATED`` relation to that value, the predicted one ``Measurement
 both are compared as read by :func:`~pkharvest.normalise.parse_unit` (canonical unit and
 conversion factor, so "mL/min" and "ml/min" agree), the collapsed text when it cannot be read,
 ``None`` when there is none.
+
+:func:`score_relations` scores the linker's relations (C_VAL, D_VAL, RELATED) against the gold
+relations, with gold or predicted entities. Entity-span and sentence-class scores of the tagger
+are in :mod:`pkharvest.training.metrics`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pkharvest.corpus.records import Example
-from pkharvest.link import parse_value
 from pkharvest.normalise.parameters import normalise_parameter
 from pkharvest.normalise.units import parse_unit
-from pkharvest.records import Measurement
+from pkharvest.records import Entity, Measurement
+from pkharvest.relations import RELATION_LABELS, parse_value, relations
 
 Record = tuple[str, str, tuple[float | None, float | None, float | None]]
 UnitKey = tuple[str, float] | str | None
@@ -139,3 +143,60 @@ def score_records(predicted: set[Any], gold: set[Any]) -> RecordScore:
     r = tp / (tp + fn) if tp + fn else 0.0
     f = 2 * p * r / (p + r) if p + r else 0.0
     return RecordScore(p, r, f, tp, fp, fn)
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring against gold relations
+# --------------------------------------------------------------------------------------------
+RelKey = tuple[int, int, int, int, str]
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float | int]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"precision": p, "recall": r, "f1": f, "tp": tp, "fp": fp, "fn": fn}
+
+
+def _gold_keys(example: Any) -> set[RelKey]:
+    return {(r.head.start, r.head.end, r.child.start, r.child.end, r.label)
+            for r in getattr(example, "relations", ()) or ()}
+
+
+def _gold_entities(example: Any) -> list[Entity]:
+    text = example.text
+    return [Entity(s.label, s.start, s.end, text[s.start:s.end]) for s in example.spans]
+
+
+def _score(examples: Sequence[Any], entities_for: Callable[[Any], Iterable[Entity]]) -> dict:
+    counts = {lab: [0, 0, 0] for lab in RELATION_LABELS}
+    for ex in examples:
+        gold = _gold_keys(ex)
+        pred = {(r.head.start, r.head.end, r.child.start, r.child.end, r.label)
+                for r in relations(ex.text, entities_for(ex))}
+        for lab in RELATION_LABELS:
+            g = {k for k in gold if k[4] == lab}
+            p = {k for k in pred if k[4] == lab}
+            counts[lab][0] += len(g & p)
+            counts[lab][1] += len(p - g)
+            counts[lab][2] += len(g - p)
+    per = {lab: _prf(*c) for lab, c in counts.items()}
+    tot = [sum(c[i] for c in counts.values()) for i in range(3)]
+    return {"micro": _prf(*tot), "per_label": per, "sentences": len(examples)}
+
+
+def score_relations(examples: Sequence[Any],
+                    predict_entities: Callable[[str], Iterable[Entity]] | None = None) -> dict:
+    """Pooled precision/recall/F1 of linked relations against the gold relations of corpus
+    examples (objects with ``text``, ``spans`` and ``relations`` with head/child spans).
+
+    A relation matches when its label and both spans' character offsets are exactly equal.
+    ``result["gold_entities"]`` links the gold spans (linker quality alone);
+    ``result["end_to_end"]`` (only when ``predict_entities(text) -> entities`` is given) links
+    predicted entities. Each holds ``micro`` and ``per_label`` dicts of
+    precision/recall/f1/tp/fp/fn."""
+    examples = list(examples)
+    result = {"gold_entities": _score(examples, _gold_entities)}
+    if predict_entities is not None:
+        result["end_to_end"] = _score(examples, lambda ex: predict_entities(ex.text))
+    return result

@@ -1,8 +1,9 @@
 """The sentence filter: the model's bCLS head decides which sentences go on to NER and linking.
 
 The threshold is chosen for *recall* of PK-bearing sentences (a sentence wrongly dropped loses
-its measurements for good, a sentence wrongly kept only costs tagging time); see
-``docs/pipeline.md`` for the recall and the time saved, measured by ``bench/bench_pipeline.py``.
+its measurements for good, a sentence wrongly kept only costs tagging time); the recall and the
+time saved, measured by ``bench/bench_pipeline.py``, are in ``docs/results.md`` (how the
+threshold was chosen: ``docs/pipeline.md``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class FilterDecision:
 
 def validate_threshold(threshold: float) -> float:
     if not 0.0 <= threshold <= 1.0:
-        raise UsageError(f"must be between 0 and 1, got {threshold}", option="--threshold")
+        raise UsageError(f"must be between 0 and 1, got {threshold}", field="threshold")
     return threshold
 
 

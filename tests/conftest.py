@@ -112,7 +112,7 @@ def trained_model(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory):
     session; the test split stays unseen), but for 10 epochs instead of 30: the end-to-end
     tests check the pipeline and a record-F1 floor, which the 10-epoch model clears (record
     F1 0.672 against the default's 0.707, floor 0.55), and the full schedule would be most of
-    the CI time. The default model's quality is measured by ``bench/`` (docs/model.md).
+    the CI time. The default model's quality is measured by ``bench/`` (docs/results.md).
 
     Returns ``(model_dir, split)``. ``PKHARVEST_TEST_MODEL`` may name a folder trained the same
     way (``pkharvest train --out DIR``) to skip training when iterating locally."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from store_articles import full_text_result
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
@@ -355,8 +356,6 @@ def test_query_file_that_is_not_one_statement_is_a_usage_error(
 
 
 def test_show_renders_a_stored_table_and_its_measurements(tmp_path: Path) -> None:
-    from test_store_schema_v2 import full_text_result
-
     db = tmp_path / "ft.duckdb"
     with Store(db) as store:
         store.write_batch([full_text_result()], None, "v2")

@@ -17,6 +17,7 @@ from pkharvest.cli import app
 from pkharvest.corpus.reader import read_corpus
 from pkharvest.corpus.zenodo import RECORDS, fetch_corpus, parse_record, record_files
 from pkharvest.errors import FetchError, UsageError
+from pkharvest.progress import ProgressEvent
 from pkharvest.testing.zenodo_server import ZenodoStandIn, serve_zenodo
 
 PRED = RECORDS["pred"]
@@ -65,6 +66,22 @@ def test_fetch_pred_into_cache(zenodo: ZenodoStandIn, _cache: Path) -> None:
         assert p.read_bytes() == PRED_FILES[p.name]
     assert len(read_corpus(paths[0])) == 12
     assert not list((_cache / "corpora" / "pred").glob(".*.part"))
+
+
+def test_downloads_report_their_bytes_as_progress_events(zenodo: ZenodoStandIn,
+                                                         tmp_path: Path) -> None:
+    events: list[ProgressEvent] = []
+    fetch_corpus("pred", dest=tmp_path, base_url=zenodo.base_url, retry_wait=0,
+                 progress=events.append)
+    for key, body in PRED_FILES.items():
+        mine = [e for e in events if e.task == key]
+        assert mine[0].advance == 0 and mine[0].total == len(body)
+        assert sum(e.advance for e in mine) == len(body)
+        assert mine[-1].done and [e for e in mine if e.done] == [mine[-1]]
+    events.clear()
+    fetch_corpus("pred", dest=tmp_path, base_url=zenodo.base_url, retry_wait=0,
+                 progress=events.append)
+    assert events == []  # up to date: nothing downloaded
 
 
 def test_second_fetch_is_a_no_op_unless_forced(zenodo: ZenodoStandIn, tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 
 from pkharvest.cli import app
 from pkharvest.experiment.grid import build_grid
-from pkharvest.experiment.runner import RunEvent, run_study
+from pkharvest.experiment.runner import run_study
 from pkharvest.experiment.runstore import RunStore
+from pkharvest.progress import ProgressEvent
 
 N_SENTENCES = 120  # a slice of the shared corpus, written to a temp file at test time
 OPTIONS = {"epochs": 1, "min_steps": 0, "max_length": 64, "eval_steps": 1}
@@ -31,12 +32,17 @@ def test_tiny_study_interrupt_resume_report(tmp_path: Path, corpus_path: Path) -
     out = tmp_path / "study"
     grid = build_grid(["pk"], [0.5], ["none", "fixed"], [0, 1])
 
-    def stop_after_first(event: RunEvent) -> None:
-        if event.record is not None:
+    events: list[ProgressEvent] = []
+
+    def stop_after_first(event: ProgressEvent) -> None:
+        events.append(event)
+        if "record" in event.info:
             raise _Stop  # an interruption right after the first run was stored
 
     with pytest.raises(_Stop):
-        run_study(corpus, out, grid, OPTIONS, similarity_batches=1, on_event=stop_after_first)
+        run_study(corpus, out, grid, OPTIONS, similarity_batches=1, progress=stop_after_first)
+    assert [(e.task, e.advance, e.total) for e in events] == [("runs", 0, 4), ("runs", 1, 4)]
+    assert events[1].message.startswith(f"{grid[0].key}: test F1 ")
     assert len(RunStore(out).runs()) == 1
 
     args = ["experiment", "run", "--out", str(out), "--corpus", str(corpus), "--views", "pk",

@@ -88,7 +88,7 @@ def test_int8_quantises_the_encoder_and_keeps_the_version(model_dir: Path,
         int8.save(model_dir.parent / "int8")
     with pytest.raises(UsageError) as err:
         PKTagger.load(model_dir, precision="fp16")
-    assert err.value.option == "--precision"
+    assert err.value.field == "precision"
 
 
 def test_set_threads() -> None:

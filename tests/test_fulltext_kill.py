@@ -9,8 +9,8 @@ import random
 from pathlib import Path
 
 import pytest
-from test_fulltext_search import QUERY, content, corpus
-from test_kill_resume import FETCH_BATCH, SEED, _cli_args, _kill_at
+from fulltext_corpus import QUERY, content, corpus
+from kill_runs import FETCH_BATCH, SEED, cli_args, kill_at
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
@@ -61,18 +61,18 @@ def test_full_text_search_killed_then_rerun_gives_the_uninterrupted_content(
     ref_db, db = tmp_path / "ref.duckdb", tmp_path / "killed.duckdb"
     runner = CliRunner()
     with EutilsServer(arts) as server:
-        ref_args = _cli_args("search", ref_db, model_dir, server, QUERY, "--full-text")
+        ref_args = cli_args("search", ref_db, model_dir, server, QUERY, "--full-text")
         result = runner.invoke(app, ref_args)
         assert result.exit_code == 0, result.output
         reference = content(ref_db)
         assert len(reference["articles"]) == len(arts)
 
-        args = _cli_args("search", db, model_dir, server, QUERY, "--full-text")
+        args = cli_args("search", db, model_dir, server, QUERY, "--full-text")
         stored: list[int] = []
         for i, k in enumerate((1, 2, 3)):
             server.clear_requests()
             log = tmp_path / f"kill{i}.log"
-            rc = _kill_at(args, log, _pmc_seen(server, k), rng.uniform(0.0, 0.6))
+            rc = kill_at(args, log, _pmc_seen(server, k), rng.uniform(0.0, 0.6))
             assert rc in (None, 0), log.read_text(errors="replace")
             stored.append(len(_stored(db, reference)))
         result = runner.invoke(app, args)

@@ -156,7 +156,7 @@ def test_link_with_arbitrary_entities_gives_consistent_measurements(
 ) -> None:
     sentence, entities = case
     text = sentence.text
-    with swallowed("pkharvest.link") as caught:
+    with swallowed("pkharvest") as caught:
         measurements = link(sentence, entities)
     assert not caught, _describe(caught)
     for m in measurements:

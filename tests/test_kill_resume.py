@@ -20,18 +20,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
 import random
 import shutil
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from kill_runs import FETCH_BATCH, SEED, Trigger, cli_args, kill_at
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
@@ -40,13 +35,6 @@ from pkharvest.store import Store
 from pkharvest.testing.eutils_server import EutilsServer, FakeArticle, make_article
 
 pytestmark = pytest.mark.slow
-
-SEED = int(os.environ.get("PKHARVEST_KILL_SEED", "20261125"))
-FETCH_BATCH = 2
-STARTUP_TIMEOUT = 120.0  # seconds a subprocess may take to reach a trigger on a busy machine
-
-# The subprocess: the console script's entry point, exactly as `pkharvest ...` runs it.
-DRIVER = "import sys; from pkharvest.cli import main; sys.argv[0] = 'pkharvest'; main()"
 
 SENTENCES = [
     "{drug} clearance was 4.2 L/h and the volume of distribution was 52 L.",
@@ -109,79 +97,12 @@ def _per_article(db: Path) -> dict[str, Any]:
     }
 
 
-def _cli_args(command: str, db: Path, model: Path, server: EutilsServer, *extra: str) -> list[str]:
-    return [
-        command,
-        *extra,
-        "--db",
-        str(db),
-        "--model",
-        str(model),
-        "--eutils-url",
-        server.url,
-        "--threshold",
-        "0",
-        "--fetch-batch",
-        str(FETCH_BATCH),
-        "--json",
-    ]
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("PKHARVEST_EUTILS_URL", None)
-    env.pop("NCBI_API_KEY", None)  # 3 requests/s: slow enough to land kills between requests
-    return env
-
-
-def _spawn(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    fh = log.open("wb")
-    try:
-        return subprocess.Popen(
-            [sys.executable, "-c", DRIVER, *args],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            env=_env(),
-            cwd=log.parent,
-        )
-    finally:
-        fh.close()
-
-
-Trigger = Callable[[], bool]
-
-
 def _efetch_seen(server: EutilsServer, k: int) -> Trigger:
     return lambda: server.count("efetch") >= k
 
 
 def _esearch_seen(server: EutilsServer, k: int = 1) -> Trigger:
     return lambda: server.count("esearch") >= k
-
-
-def _kill_at(args: list[str], log: Path, trigger: Trigger, delay: float) -> int | None:
-    """Run the CLI; once ``trigger()`` holds, wait ``delay`` seconds and SIGKILL it.
-    Returns the exit code if it ended by itself first, else None."""
-    proc = _spawn(args, log)
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    try:
-        while not trigger():
-            if proc.poll() is not None:
-                return proc.returncode
-            if time.monotonic() > deadline:
-                pytest.fail(f"trigger never fired; log:\n{log.read_text(errors='replace')}")
-            time.sleep(0.005)
-        time.sleep(delay)
-        if proc.poll() is not None:
-            return proc.returncode
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        assert proc.returncode == -signal.SIGKILL
-        return None
-    finally:
-        if proc.poll() is None:  # pragma: no cover - only when the test itself fails
-            proc.kill()
-            proc.wait(timeout=30)
 
 
 def _diff(pmid: str, got: Any, reference: dict[str, Any]) -> str:
@@ -237,14 +158,14 @@ def test_search_killed_at_several_moments_resumes_to_the_same_store(
     with EutilsServer(arts) as server:
         # the uninterrupted run (in-process; batch size does not change what is stored)
         result = CliRunner().invoke(
-            app, _cli_args("search", ref_db, model_dir, server, "vancomycin")
+            app, cli_args("search", ref_db, model_dir, server, "vancomycin")
         )
         assert result.exit_code == 0, result.output
         reference = _per_article(ref_db)
         assert len(reference["articles"]) == len(arts)
         assert reference["counts"]["measurements"] > 0
 
-        args = _cli_args("search", db, model_dir, server, "vancomycin")
+        args = cli_args("search", db, model_dir, server, "vancomycin")
         # (what, trigger kind, k-th request of this run or "last", seeded delay in s)
         moments: list[tuple[str, str, int | str, float]] = [
             ("while the store is created", "file", 0, rng.uniform(0.0, 0.15)),
@@ -267,7 +188,7 @@ def test_search_killed_at_several_moments_resumes_to_the_same_store(
             }[kind]
             server.clear_requests()
             log = tmp_path / f"kill{i}.log"
-            rc = _kill_at(args, log, trigger, delay)
+            rc = kill_at(args, log, trigger, delay)
             assert rc in (None, 0), (what, log.read_text(errors="replace"))
             now = _check_after_kill(db, reference)
             # an EFetch of batch k is only sent once batch k-1 is committed
@@ -304,19 +225,19 @@ def test_refresh_killed_at_several_moments_resumes_to_the_same_store(
     runner = CliRunner()
     with EutilsServer(old) as server:
         for query in ("vancomycin", "midazolam"):
-            result = runner.invoke(app, _cli_args("search", base, model_dir, server, query))
+            result = runner.invoke(app, cli_args("search", base, model_dir, server, query))
             assert result.exit_code == 0, result.output
         server.add(*new)
         shutil.copyfile(base, ref_db)
         shutil.copyfile(base, db)
 
-        result = runner.invoke(app, _cli_args("refresh", ref_db, model_dir, server))
+        result = runner.invoke(app, cli_args("refresh", ref_db, model_dir, server))
         assert result.exit_code == 0, result.output
         assert [s["counts"]["articles_fetched"] for s in json.loads(result.stdout)] == [5, 4]
         reference = _per_article(ref_db)
         assert len(reference["articles"]) == len(old) + len(new)
 
-        args = _cli_args("refresh", db, model_dir, server)
+        args = cli_args("refresh", db, model_dir, server)
         moments: list[tuple[str, Trigger, float]] = [
             ("first esearch sent", _esearch_seen(server, 1), rng.uniform(0.0, 0.4)),
             ("2nd efetch of the first search", _efetch_seen(server, 2), rng.uniform(0.0, 1.5)),
@@ -325,7 +246,7 @@ def test_refresh_killed_at_several_moments_resumes_to_the_same_store(
         stored: list[int] = []
         for i, (what, trigger, delay) in enumerate(moments):
             server.clear_requests()
-            rc = _kill_at(args, tmp_path / f"kill{i}.log", trigger, delay)
+            rc = kill_at(args, tmp_path / f"kill{i}.log", trigger, delay)
             assert rc in (None, 0), (what, (tmp_path / f"kill{i}.log").read_text())
             stored.append(len(_check_after_kill(db, reference)))
         assert stored == sorted(stored) and stored[-1] >= len(old) + 5, stored

@@ -152,7 +152,7 @@ def test_missing_model_files_named(tmp_path):
 
 
 def test_balance_brackets():
-    from pkharvest.model.decoding import balance_brackets
+    from pkharvest.model.postprocess import balance_brackets
 
     t = "The AUC(0-∞) was 5 and Cmax) was 3; (Tmax 2 h) and x."
     s = t.index("AUC")
@@ -170,7 +170,7 @@ def test_balance_brackets():
 
 def test_balance_brackets_leaves_gold_spans(corpus_path):
     from pkharvest.corpus.reader import read_corpus
-    from pkharvest.model.decoding import balance_brackets
+    from pkharvest.model.postprocess import balance_brackets
 
     spans = [(e.text, s) for e in read_corpus(corpus_path) for s in e.spans]
     changed = sum(balance_brackets(t, s.start, s.end) != (s.start, s.end) for t, s in spans)
@@ -178,7 +178,7 @@ def test_balance_brackets_leaves_gold_spans(corpus_path):
 
 
 def test_attach_abbreviations_follows_the_annotation_convention() -> None:
-    from pkharvest.model.decoding import attach_abbreviations
+    from pkharvest.model.postprocess import attach_abbreviations
     from pkharvest.records import Entity
 
     text = (
@@ -216,7 +216,7 @@ def _ents(text: str, *parts: tuple[str, str]) -> list:
 
 
 def test_absorb_bsa_units_keeps_the_body_surface_area_in_the_unit() -> None:
-    from pkharvest.model.decoding import absorb_bsa_units
+    from pkharvest.model.postprocess import absorb_bsa_units
 
     text = "CL was 455 ml/min/1.73m2 and 80 mL/min per 1.73 m², versus 1.73 m2 alone."
     ents = _ents(text, ("VALUE", "455"), ("UNITS", "ml/min/"), ("VALUE", "1.73"),
@@ -232,7 +232,7 @@ def test_absorb_bsa_units_keeps_the_body_surface_area_in_the_unit() -> None:
 
 
 def test_drop_unlinked_units_keeps_units_of_parameter_values_only() -> None:
-    from pkharvest.model.decoding import drop_unlinked_units
+    from pkharvest.model.postprocess import drop_unlinked_units
 
     text = "After a dose of 600 mg, the clearance was 5.2 ± 1.1 L/h (p < 0.05)."
     ents = _ents(text, ("VALUE", "600"), ("UNITS", "mg"), ("PK", "clearance"),
@@ -249,7 +249,7 @@ def test_drop_unlinked_units_keeps_units_of_parameter_values_only() -> None:
 
 
 def test_drop_unlinked_parameters_keeps_parameters_with_values_only() -> None:
-    from pkharvest.model.decoding import drop_unlinked_parameters
+    from pkharvest.model.postprocess import drop_unlinked_parameters
 
     text = ("Tmax was longer than the infusion, and the AUC accounted for most of the total "
             "AUC in plasma; the clearance was 5.2 L/h.")
@@ -270,17 +270,17 @@ GOLD_PRESERVING_STEPS = ("whole_words", "trim_function_words", "vocabulary_phras
 @pytest.mark.parametrize("step", GOLD_PRESERVING_STEPS)
 def test_decoding_steps_leave_gold_spans(corpus_path, step) -> None:
     from pkharvest.corpus.reader import read_corpus
-    from pkharvest.model import decoding
+    from pkharvest.model import postprocess
     from pkharvest.records import Entity
 
-    func = getattr(decoding, step)
+    func = getattr(postprocess, step)
     for ex in read_corpus(corpus_path):
         ents = [Entity(s.label, s.start, s.end, ex.text[s.start:s.end]) for s in ex.spans]
         assert func(ex.text, ents) == ents, ex.text
 
 
 def test_whole_numbers_never_split_a_decimal() -> None:
-    from pkharvest.model.decoding import whole_numbers
+    from pkharvest.model.postprocess import whole_numbers
 
     text = "Cmin above 1·0 mg/L, t1/2 10.5 h, AUC 1,200 and 5,6 or 7; PFS 4.6 months."
     ents = _ents(text, ("PK", "Cmin"), ("VALUE", "1"), ("VALUE", "0"), ("PK", "t1/2"),
@@ -291,7 +291,7 @@ def test_whole_numbers_never_split_a_decimal() -> None:
 
 
 def test_trim_function_words_off_parameter_edges() -> None:
-    from pkharvest.model.decoding import trim_function_words
+    from pkharvest.model.postprocess import trim_function_words
 
     text = "the peak concentration at 9 h; the of; mean residence time (MRT) was 4 h"
     ents = _ents(text, ("PK", "the peak concentration at"), ("PK", "the of"),
@@ -302,7 +302,7 @@ def test_trim_function_words_off_parameter_edges() -> None:
 
 
 def test_whole_words_extends_parameters_to_word_edges() -> None:
-    from pkharvest.model.decoding import whole_words
+    from pkharvest.model.postprocess import whole_words
 
     text = "elimination half-lives of 4 h, AUC0–24 of 3, x-Cmax, and life-span 2-3"
     ents = _ents(text, ("PK", "elimination half-"), ("VALUE", "4"), ("PK", "AUC0"),
@@ -317,7 +317,7 @@ def test_whole_words_extends_parameters_to_word_edges() -> None:
 
 
 def test_vocabulary_phrases_grow_parameters_to_a_vocabulary_spelling() -> None:
-    from pkharvest.model.decoding import vocabulary_phrases
+    from pkharvest.model.postprocess import vocabulary_phrases
 
     text = ("The time to peak concentration was 2 h, the AUC(0-∞) 5 mg·h/L, the mean "
             "half-life 3 h and the mean residence time 4 h.")
@@ -333,7 +333,7 @@ def test_vocabulary_phrases_grow_parameters_to_a_vocabulary_spelling() -> None:
 
 
 def test_known_letters_drops_stray_one_letter_parameters() -> None:
-    from pkharvest.model.decoding import known_letters
+    from pkharvest.model.postprocess import known_letters
 
     text = "where t = 72, Q was 3 L/h and F 0.8; 1-U for 2.5"
     ents = _ents(text, ("PK", "t"), ("VALUE", "72"), ("PK", "Q"), ("PK", "F"), ("PK", "U"),
@@ -342,7 +342,7 @@ def test_known_letters_drops_stray_one_letter_parameters() -> None:
 
 
 def test_drop_non_parameters_drops_mutations_statistics_and_unknown_words() -> None:
-    from pkharvest.model.decoding import drop_non_parameters
+    from pkharvest.model.postprocess import drop_non_parameters
 
     text = ("Mutations: L10I/V (35.7%), A71T/V (35.7%), V82A (42.9%), (N88D). Mean (SD) Cmax was "
             "15 (2) ng/mL, a significant clearance of 4 L/h; the total half-lives 3 h, max 7.")
@@ -360,7 +360,7 @@ def test_drop_non_parameters_drops_mutations_statistics_and_unknown_words() -> N
 
 
 def test_attach_ratios_makes_the_ratio_the_parameter() -> None:
-    from pkharvest.model.decoding import attach_ratios
+    from pkharvest.model.postprocess import attach_ratios
 
     text = "The AUCINR ratio was 1.04, Cmax ratios 0.9 and the AUC rationale 2; Cmax 5 ratio"
     ents = _ents(text, ("PK", "AUCINR"), ("VALUE", "1.04"), ("PK", "Cmax"), ("PK", "ratios"),
@@ -372,7 +372,7 @@ def test_attach_ratios_makes_the_ratio_the_parameter() -> None:
 
 
 def test_attach_time_to_keeps_a_time_apart_from_its_concentration() -> None:
-    from pkharvest.model.decoding import attach_time_to
+    from pkharvest.model.postprocess import attach_time_to
 
     text = ("The time to maximum plasma concentration (Tmax) was 15 min, the Time to reach the "
             "peak 2 h; the time to Cmax 3 h; a lifetime to Cmax 4")
@@ -387,7 +387,7 @@ def test_tagger_runs_the_unlinked_steps_as_configured() -> None:
     """Entities = the documented steps applied to the decoded spans: both ``drop_unlinked_*``
     steps with the folder's settings by default, none with ``drop_unlinked=False``."""
     from pkharvest.model.config import ModelConfig
-    from pkharvest.model.decoding import POSTPROCESS_STEPS, postprocess
+    from pkharvest.model.postprocess import POSTPROCESS_STEPS, postprocess
     from pkharvest.model.tagger import PKTagger
 
     torch.manual_seed(10)  # untrained heads whose noise includes parameters with values

@@ -222,5 +222,5 @@ def test_a_parameter_name_a_user_types_resolves_to_its_key(typed: str, key: str)
 
 def test_an_unknown_parameter_name_is_an_error_naming_the_nearest_keys() -> None:
     with pytest.raises(UsageError, match=r"unknown parameter 'clearence'; nearest keys: CL") as e:
-        resolve_parameter_name("clearence", option="--parameter")
-    assert e.value.option == "--parameter"
+        resolve_parameter_name("clearence")
+    assert e.value.field == "parameter"

@@ -74,3 +74,34 @@ def test_train_prints_progress_lines_when_stderr_is_not_a_terminal(tiny_corpus, 
     assert "training: epoch 1/1 · step 1/" in res.output
     assert "elapsed" in res.output and "saved to" in res.output
     assert "test 5 sentences (view full," in res.output
+
+
+def test_study_runs_as_lines_and_bar_descriptions() -> None:
+    # what run_study reports: the task's total with the first run, each next run's key alone
+    # (no total, no advance), and each stored run with its score as a message
+    events = [
+        ProgressEvent("runs", total=2, info={"run": "pk-f0.5-none-s0", "index": 0}),
+        ProgressEvent("runs", advance=1, total=2, message="pk-f0.5-none-s0: test F1 0.5000, 9 s",
+                      info={"run": "pk-f0.5-none-s0", "index": 0}),
+        ProgressEvent("runs", info={"run": "pk-f0.5-none-s1", "index": 1}),
+        ProgressEvent("runs", advance=1, total=2, message="pk-f0.5-none-s1: test F1 0.6000, 9 s",
+                      info={"run": "pk-f0.5-none-s1", "index": 1}, done=True),
+    ]
+    out, scores = io.StringIO(), io.StringIO()
+    clock = _Clock()
+    with ProgressView(Console(file=out, force_terminal=False, width=200),
+                      Console(file=scores, force_terminal=False, width=200), clock=clock) as view:
+        for event in events:
+            clock.now += 9.0
+            view(event)
+    assert scores.getvalue().splitlines() == ["pk-f0.5-none-s0: test F1 0.5000, 9 s",
+                                              "pk-f0.5-none-s1: test F1 0.6000, 9 s"]
+    lines = out.getvalue().splitlines()
+    assert [ln.split(" · ")[0] for ln in lines] == ["runs: 1/2", "runs: 2/2"]
+
+    bar = io.StringIO()
+    terminal = Console(file=bar, force_terminal=True, width=100)
+    with ProgressView(terminal, transient=False) as view:
+        for event in events[:3]:
+            view(event)
+        assert [t.description for t in view.bars.tasks] == ["pk-f0.5-none-s1"]

@@ -320,7 +320,7 @@ def test_unknown_and_missing_parameters_are_named(populated: tuple[Path, dict]) 
         with pytest.raises(UsageError) as err:
             store.run_query("evidence", {"drug": "x", "colour": "red", "x;DROP": "1"})
         msg = str(err.value)
-        assert err.value.option == "--param"
+        assert err.value.field == "param"
         assert "colour" in msg and "x;DROP" in msg and "missing parameter(s) parameter" in msg
         with pytest.raises(UsageError, match="no query named 'nope'"):
             store.run_query("nope", {})
@@ -366,10 +366,12 @@ def test_export_csv_and_parquet_read_back(populated: tuple[Path, dict], tmp_path
         out_csv = tmp_path / "it's midazolam.csv"  # a quote in the path
         n = store.export(out_csv, "csv", drugs=["MIDAZOLAM"], parameters=["clearance"])
         assert store.export(tmp_path / "none.csv", "csv", parameters=["volume"]) == 0
-        with pytest.raises(UsageError, match="--format"):
+        with pytest.raises(UsageError, match="format must be one of") as err:
             store.export(tmp_path / "x.xlsx", "xlsx")
-        with pytest.raises(UsageError, match="--out"):
+        assert err.value.field == "format"
+        with pytest.raises(UsageError, match="does not exist") as err:
             store.export(tmp_path / "missing" / "x.csv", "csv")
+        assert err.value.field == "out"
     table = pq.read_table(out_pq)
     assert table.num_rows == total
     cols = set(table.column_names)

@@ -20,6 +20,8 @@ from typing import Any
 
 import duckdb
 import pytest
+from store_articles import make_article as store_article
+from store_articles import write
 from typer.testing import CliRunner
 
 from pkharvest.cli import app
@@ -443,9 +445,6 @@ def test_empty_query_is_a_usage_error_and_leaves_the_store_alone(
 def filled_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real store with measurements, written through the store API (an untrained model
     finds parameters only by chance, so a search cannot be relied on to fill it)."""
-    from test_store import make_article as store_article
-    from test_store import write
-
     db = tmp_path_factory.mktemp("filled") / "s.duckdb"
     with Store(db) as store:
         write(store, store_article("101", drug="vancomycin"), store_article("102"))

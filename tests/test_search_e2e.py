@@ -23,7 +23,7 @@ from pkharvest.testing.eutils_server import EutilsServer, make_article
 pytestmark = pytest.mark.slow
 
 # A regression floor, below what was measured on the test split (record F1 0.672 with the
-# fixture's 10-epoch model, 0.707 with the default model; see docs/pipeline.md). Tuning
+# fixture's 10-epoch model, 0.707 with the default model; see docs/results.md). Tuning
 # happened on the dev split only.
 RECORD_F1_FLOOR = 0.55
 QUERY = "pharmacokinetic report"

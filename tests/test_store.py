@@ -14,17 +14,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from store_articles import make_article, write
 
 from pkharvest.errors import StoreError, StoreLockedError
 from pkharvest.records import (
-    AbstractSection,
-    Article,
     ArticleResult,
-    Entity,
-    Measurement,
-    Mention,
     ScoredSentence,
-    Sentence,
 )
 from pkharvest.store import (
     _MIGRATIONS,
@@ -46,66 +41,6 @@ TABLES = {
     "bulk_files",
     "review_decisions",
 }
-
-
-def make_article(pmid: str, n_sentences: int = 2, drug: str = "midazolam") -> tuple:
-    """An article whose sentence i reads ``Clearance was <i+1>.5 L/h`` with its mentions and
-    one linked measurement per sentence (all offsets computed from the text)."""
-    texts = [f"In {drug} study {pmid}, clearance was {i + 1}.5 L/h." for i in range(n_sentences)]
-    article = Article(
-        pmid=pmid,
-        title=f"Pharmacokinetics of {drug} ({pmid})",
-        sections=(AbstractSection(" ".join(texts), "RESULTS"),),
-        journal="J Test Pharmacol",
-        year=2020,
-        doi=f"10.1000/{pmid}",
-        mesh=("Humans", "Midazolam"),
-        chemicals=(drug,),
-        publication_types=("Journal Article",),
-        language="eng",
-    )
-    sentences, mentions, measurements = [], [], []
-    offset = 0
-    for i, text in enumerate(texts):
-        sentences.append(
-            ScoredSentence(Sentence(pmid, i, text, offset, offset + len(text), "RESULTS"), 0.9)
-        )
-        offset += len(text) + 1
-        ps = text.index("clearance")
-        vs = text.index(f"{i + 1}.5")
-        us = text.index("L/h")
-        ents = [
-            Entity("PK", ps, ps + 9, "clearance", 0.98),
-            Entity("VALUE", vs, vs + 3, f"{i + 1}.5", 0.97),
-            Entity("UNITS", us, us + 3, "L/h", 0.95),
-        ]
-        mentions += [Mention(pmid, i, e) for e in ents]
-        measurements.append(
-            Measurement(
-                pmid=pmid,
-                sentence_index=i,
-                parameter_text="clearance",
-                parameter_start=ps,
-                parameter_end=ps + 9,
-                value_text=f"{i + 1}.5",
-                value_start=vs,
-                value_end=vs + 3,
-                value=i + 1.5,
-                unit_text="L/h",
-                parameter="clearance",
-                unit="L/h",
-                value_canonical=i + 1.5,
-                measurement_type="mean",
-                drug=drug,
-                drug_source="chemicals",
-                flags=[],
-            )
-        )
-    return article, sentences, mentions, measurements
-
-
-def write(store: Store, *arts: tuple, run_id: int | None = None, mv: str = "v1"):
-    return store.write_batch([ArticleResult(*a) for a in arts], run_id, mv)
 
 
 def snapshot(path: Path) -> dict[str, list]:

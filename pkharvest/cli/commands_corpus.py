@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from pkharvest.cli import app, console, handle_errors
+from pkharvest.cli import app, console, err_console, handle_errors
+from pkharvest.cli.progress import download_progress
 from pkharvest.corpus.reader import apply_view, corpus_stats, read_corpus_report
 from pkharvest.corpus.records import VIEWS
 from pkharvest.corpus.zenodo import DEFAULT_ZENODO_URL, ENV_ZENODO_URL, RECORDS, fetch_corpus
@@ -37,7 +38,8 @@ def fetch(
     if name not in RECORDS:
         raise UsageError(f"unknown corpus {name!r} (expected one of {', '.join(RECORDS)})",
                          option="NAME")
-    paths = fetch_corpus(name, dest=dest, base_url=zenodo_url, force=force, progress=True)
+    with download_progress(err_console) as view:
+        paths = fetch_corpus(name, dest=dest, base_url=zenodo_url, force=force, progress=view)
     for p in paths:
         console.print(str(p), highlight=False, soft_wrap=True)
 

@@ -10,14 +10,14 @@ import typer
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
-from pkharvest.cli import app, console, handle_errors
+from pkharvest.cli import app, console, err_console, handle_errors
+from pkharvest.cli.progress import ProgressView
 from pkharvest.corpus.splits import DEFAULT_SPLIT
 from pkharvest.errors import UsageError
 
@@ -93,7 +93,7 @@ def run(
         parse_views,
         parse_weightings,
     )
-    from pkharvest.experiment.runner import RunEvent, run_study
+    from pkharvest.experiment.runner import run_study
 
     grid = build_grid(
         parse_views(views), parse_fractions(fractions), parse_weightings(weightings),
@@ -104,35 +104,65 @@ def run(
              "min_steps": min_steps, "patience": patience, "encoder": encoder}  # fmt: skip
     options.update({k: v for k, v in given.items() if v is not None})
 
-    progress = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
-    )  # fmt: skip
-    task = None
-
-    def on_event(event: RunEvent) -> None:
-        nonlocal task
-        if task is None:
-            task = progress.add_task("runs", total=event.total)
-        if event.record is None:
-            progress.update(task, description=event.spec.key)
-            return
-        f1 = event.record.test_scores.get("ner.strict.micro.f1")
-        progress.console.print(
-            f"{event.spec.key}: test F1 {f1:.4f}, {event.record.wall_time_s:.0f} s", highlight=False
-        )
-        progress.advance(task)
-
-    with progress:
+    # the runs on stderr (a bar on a terminal, a line now and then elsewhere), each run's
+    # score on stdout
+    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
+               TimeRemainingColumn())  # fmt: skip
+    with ProgressView(err_console, console, columns=columns, transient=False) as view:
         summary = run_study(
             corpus, out, grid, options, split=parse_split(split),
-            similarity_batches=similarity_batches, on_event=on_event,
+            similarity_batches=similarity_batches, progress=view,
         )  # fmt: skip
     console.print(
         f"{summary.planned} run(s) in the grid: {summary.skipped} already stored, "
         f"{summary.trained} trained now ({summary.wall_time_s / 60:.1f} min). "
         f"Runs are in {out / 'runs.duckdb'}; `pkharvest experiment report {out}` summarises them."
     )
+
+
+@experiment_app.command("cv")
+@handle_errors
+def cv(
+    out: Path = typer.Option(..., "--out", help="Folder for the fold predictions (resumable)."),
+    corpus: Path | None = typer.Option(
+        None, "--corpus", help="Annotated corpus (Prodigy JSONL); default: the shared corpus."
+    ),
+    folds: int = typer.Option(5, "--folds", help="Number of article-grouped folds (>= 2)."),
+    seeds: str = typer.Option("13", "--seeds", help="Comma list of training seeds, e.g. 13,2,1."),
+    epochs: int | None = typer.Option(None, "--epochs", help="Training epochs."),
+    max_length: int | None = typer.Option(None, "--max-length", help="Word pieces per window."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Training batch size."),
+    encoder: str | None = typer.Option(None, "--encoder", help="Encoder name or path."),
+    set_: list[str] = typer.Option(
+        [], "--set", help="Any other training option as KEY=VALUE (repeatable), e.g. lr=3e-5."
+    ),
+) -> None:
+    """Grouped k-fold cross-validation of one training configuration over the train + dev
+    sentences (the test split is never touched): out-of-fold F1 per seed, and of the seed
+    ensemble when several seeds are given."""
+    from pkharvest.experiment.cv import SUMMARY_FILE, run_cv
+
+    try:
+        seed_list = [int(s) for s in seeds.split(",") if s.strip()]
+    except ValueError:
+        raise UsageError(f"expected a comma list of whole numbers, got {seeds!r}",
+                         option="--seeds") from None
+    options = _parse_set(set_)
+    given = {"epochs": epochs, "max_length": max_length, "batch_size": batch_size,
+             "encoder": encoder}  # fmt: skip
+    options.update({k: v for k, v in given.items() if v is not None})
+    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("eta"),
+               TimeRemainingColumn())  # fmt: skip
+    with ProgressView(err_console, console, columns=columns, transient=False) as view:
+        summary = run_cv(corpus, out, options, seed_list, folds, progress=view)
+    console.print(f"{summary.sentences} train + dev sentences in {summary.folds} folds; "
+                  f"out-of-fold micro F1 {summary.micro_mean:.4f} ± {summary.micro_sd:.4f} "
+                  f"over {len(summary.jobs)} seed(s)", highlight=False)
+    if summary.ensemble is not None:
+        console.print(f"seed ensemble: micro {summary.ensemble['micro']:.4f}", highlight=False)
+    console.print(f"Scores are in {out / SUMMARY_FILE}.", highlight=False, soft_wrap=True)
 
 
 @experiment_app.command("report")

@@ -131,7 +131,10 @@ def query_cmd(
 
 def _parameter_key(name: str, option: str) -> str:
     """The stored key for a parameter name a user typed, said on stderr when it differs."""
-    key = resolve_parameter_name(name, option=option).key
+    try:
+        key = resolve_parameter_name(name).key
+    except UsageError as exc:
+        raise UsageError(exc.message, option=option) from None
     if key != name:
         err_console.print(f"{option} {name!r}: parameter key {key}", highlight=False)
     return key

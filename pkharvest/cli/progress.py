@@ -14,12 +14,14 @@ from typing import Any
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 
 from pkharvest.progress import ProgressEvent
@@ -45,6 +47,8 @@ class _Task:
 
 
 def _describe(name: str, info: dict[str, Any]) -> str:
+    if "run" in info:  # a study's run (``experiment run``)
+        return str(info["run"])
     if "epochs" in info and info.get("epoch"):
         member = f" (network {info['member']})" if "member" in info else ""
         return f"epoch {info['epoch']}/{info['epochs']}{member}"
@@ -92,10 +96,14 @@ class ProgressView:
             target = (self.bars.console if self.bars is not None
                       and self.messages is self.console else self.messages)
             target.print(event.message, highlight=False, markup=False)
-        if self.console is None or (not event.advance and event.total is None
-                                    and not event.done):
+        if self.console is None:
             return
         task = self.tasks.get(event.task)
+        if not event.advance and event.total is None and not event.done:
+            # only news of what the task does now (a study's next run): the bar's description
+            if task is not None and task.bar_id is not None and self.bars is not None:
+                self.bars.update(task.bar_id, description=_describe(event.task, dict(event.info)))
+            return
         if task is None or (not event.advance and not event.done and task.completed
                             and event.total is not None):
             # a task (re)starts: a new training run (an ensemble's next network), a new file
@@ -147,3 +155,11 @@ def training_progress(console: Console | None, messages: Console | None) -> Prog
     """The view of ``pkharvest train``: what the run learns from on ``messages``, the
     training steps on ``console`` (``None``: no bar, no lines)."""
     return ProgressView(console, messages)
+
+
+def download_progress(console: Console) -> ProgressView:
+    """The view of ``corpus fetch``: a bar per file (bytes, speed, time left) while it downloads
+    when ``console`` is a terminal; nothing otherwise (the command lists the files when done)."""
+    return ProgressView(console if console.is_terminal else None, columns=(
+        TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
+        TransferSpeedColumn(), TimeRemainingColumn()))

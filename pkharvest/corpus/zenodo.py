@@ -15,7 +15,6 @@ exponential back-off (tenacity); other HTTP errors and checksum mismatches are n
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -30,15 +29,6 @@ from urllib.parse import quote, urljoin
 
 import requests
 from filelock import FileLock
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 from tenacity import (
     RetryError,
     Retrying,
@@ -49,6 +39,7 @@ from tenacity import (
 
 from pkharvest.errors import FetchError, UsageError
 from pkharvest.paths import cache_dir
+from pkharvest.progress import ProgressEvent, ProgressSink, report
 
 logger = logging.getLogger(__name__)
 
@@ -216,19 +207,20 @@ def _safe_name(key: str) -> str:
 
 
 def _download(sess: requests.Session, rf: RemoteFile, target: Path, timeout: float,
-              progress: Progress | None) -> None:
-    """One attempt: stream ``rf`` into a temporary file beside ``target``, check, rename."""
+              progress: ProgressSink | None) -> None:
+    """One attempt: stream ``rf`` into a temporary file beside ``target``, check, rename.
+    Reports the bytes written as task ``rf.key``."""
     fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
                                     suffix=".part")
     os.close(fd)
     tmp = Path(tmp_name)
-    task = None
+    started = False
     try:
         resp = _get(sess, rf.url, timeout, stream=True)
         with resp, tmp.open("wb") as out:
             total = rf.size or int(resp.headers.get("Content-Length") or 0) or None
-            if progress is not None:
-                task = progress.add_task(rf.key, total=total)
+            report(progress, ProgressEvent(rf.key, total=total))
+            started = True
             h = hashlib.md5(usedforsecurity=False)
             written = 0
             try:
@@ -236,8 +228,7 @@ def _download(sess: requests.Session, rf: RemoteFile, target: Path, timeout: flo
                     out.write(chunk)
                     h.update(chunk)
                     written += len(chunk)
-                    if progress is not None and task is not None:
-                        progress.advance(task, len(chunk))
+                    report(progress, ProgressEvent(rf.key, advance=len(chunk), total=total))
             except (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
                 raise _Transient(f"{rf.url}: download interrupted: {exc}") from exc
@@ -251,8 +242,8 @@ def _download(sess: requests.Session, rf: RemoteFile, target: Path, timeout: flo
     finally:
         if tmp.exists():
             tmp.unlink()
-        if progress is not None and task is not None:
-            progress.remove_task(task)
+        if started:
+            report(progress, ProgressEvent(rf.key, done=True))
 
 
 def _members(root: Path) -> Iterator[Path]:
@@ -297,14 +288,15 @@ def fetch_corpus(
     base_url: str | None = None,
     *,
     force: bool = False,
-    progress: bool = False,
+    progress: ProgressSink | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     attempts: int = DEFAULT_ATTEMPTS,
     retry_wait: float = 1.0,
 ) -> list[Path]:
     """Download corpus ``name`` (``pred`` or ``pkner``) into ``dest`` (default
     ``<cache>/corpora/<name>/``) and return the data files (archives unpacked), in the order the
-    record lists them. ``progress=True`` shows a rich progress bar on stderr."""
+    record lists them. ``progress`` hears of each download
+    (:class:`~pkharvest.progress.ProgressEvent`, task: the file's key, units: bytes)."""
     if name not in RECORDS:
         raise UsageError(f"unknown corpus {name!r} (expected one of {', '.join(RECORDS)})",
                          field="name")
@@ -319,18 +311,15 @@ def fetch_corpus(
     files = record_files(record_id, base, session=sess, timeout=timeout, attempts=attempts,
                          retry_wait=retry_wait)
     logger.info("Zenodo record %s (%s) lists %d files", record_id, name, len(files))
-    bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
-                   TransferSpeedColumn(), TimeRemainingColumn(),
-                   console=Console(stderr=True), transient=True) if progress else None
     out: list[Path] = []
-    with FileLock(str(folder / LOCK_NAME)), bar if bar is not None else contextlib.nullcontext():
+    with FileLock(str(folder / LOCK_NAME)):
         for rf in files:
             target = folder / _safe_name(rf.key)
             fresh = force or not target.exists() or (
                 rf.md5 is not None and md5sum(target) != rf.md5)
             if fresh:
                 _with_retries(lambda rf=rf, target=target: _download(sess, rf, target, timeout,
-                                                                       bar),
+                                                                       progress),
                               attempts, retry_wait, f"download of {rf.key}")
                 logger.info("downloaded %s (%s bytes)", target, rf.size)
             else:

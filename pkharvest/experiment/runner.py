@@ -18,7 +18,7 @@ import math
 import time
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +32,7 @@ from pkharvest.errors import StoreError, UsageError
 from pkharvest.experiment.grid import RunSpec, ids_hash
 from pkharvest.experiment.runstore import RunRecord, RunStore
 from pkharvest.experiment.similarity import DEFAULT_BATCHES, gradient_similarity
+from pkharvest.progress import ProgressEvent, ProgressSink, report
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +51,6 @@ class RunData:
     @property
     def hashes(self) -> tuple[str, str, str]:
         return ids_hash(self.train), ids_hash(self.dev), ids_hash(self.test)
-
-
-@dataclass
-class RunEvent:
-    """Reported to the caller before (``record is None``) and after each run is trained."""
-
-    spec: RunSpec
-    index: int
-    total: int
-    record: RunRecord | None = None
 
 
 @dataclass
@@ -249,6 +240,13 @@ def train_one(
     )
 
 
+def _run_line(record: RunRecord) -> str:
+    """A stored run as a progress message: its key, test F1 and training time."""
+    f1 = record.test_scores.get("ner.strict.micro.f1")
+    score = f"{f1:.4f}" if f1 is not None else "n/a"
+    return f"{record.spec.key}: test F1 {score}, {record.wall_time_s:.0f} s"
+
+
 def run_study(
     corpus: Path | None,
     out_dir: Path,
@@ -257,11 +255,13 @@ def run_study(
     *,
     split: Sequence[float] = DEFAULT_PROPORTIONS,
     similarity_batches: int = DEFAULT_BATCHES,
-    on_event: Callable[[RunEvent], None] | None = None,
+    progress: ProgressSink | None = None,
 ) -> StudySummary:
     """Train every run of ``grid`` not yet stored in ``out_dir/runs.duckdb``, storing each as
     it finishes. A folder's runs must share corpus, split and training options (checked).
-    ``on_event`` hears of each run before and after training (for a progress bar)."""
+    ``progress`` hears of each run (task ``"runs"``, ``info["run"]`` its key) before training
+    (``advance`` 0) and once stored (``advance`` 1, ``info["record"]`` the
+    :class:`RunRecord`, ``message`` its test F1 and time)."""
     started = time.perf_counter()
     corpus_path = resolve_corpus_path(corpus)
     settings = {
@@ -284,16 +284,17 @@ def run_study(
     for i, spec in enumerate(todo):
         run_data = data.for_run(spec)
         _check_matched(spec, run_data, known)
-        if on_event:
-            on_event(RunEvent(spec=spec, index=i, total=len(todo)))
+        report(progress, ProgressEvent("runs", total=len(todo) if i == 0 else None,
+                                       info={"run": spec.key, "index": i}))
         record = train_one(spec, run_data, settings["train"], split=split,
                            similarity_batches=similarity_batches)  # fmt: skip
         store.add(record)
         known.setdefault(_group(spec), record.train_hash)
         summary.trained += 1
         summary.run_keys.append(spec.key)
-        if on_event:
-            on_event(RunEvent(spec=spec, index=i, total=len(todo), record=record))
+        report(progress, ProgressEvent(
+            "runs", advance=1, total=len(todo), message=_run_line(record),
+            info={"run": spec.key, "index": i, "record": record}, done=i == len(todo) - 1))
     summary.wall_time_s = time.perf_counter() - started
     return summary
 

@@ -116,20 +116,20 @@ class RetryPolicy:
                 values["max_attempts"] = int(raw)
             except ValueError:
                 raise UsageError(
-                    f"expected a whole number of attempts, got {raw!r}", option=ENV_RETRY_ATTEMPTS
+                    f"expected a whole number of attempts, got {raw!r}", field=ENV_RETRY_ATTEMPTS
                 ) from None
             if values["max_attempts"] < 1:
-                raise UsageError(f"must be >= 1, got {raw}", option=ENV_RETRY_ATTEMPTS)
+                raise UsageError(f"must be >= 1, got {raw}", field=ENV_RETRY_ATTEMPTS)
         raw = env.get(ENV_RETRY_MAX_WAIT, "").strip()
         if raw:
             try:
                 wait = float(raw)
             except ValueError:
                 raise UsageError(
-                    f"expected seconds, got {raw!r}", option=ENV_RETRY_MAX_WAIT
+                    f"expected seconds, got {raw!r}", field=ENV_RETRY_MAX_WAIT
                 ) from None
             if not wait >= 0 or wait == float("inf"):
-                raise UsageError(f"must be >= 0 seconds, got {raw}", option=ENV_RETRY_MAX_WAIT)
+                raise UsageError(f"must be >= 0 seconds, got {raw}", field=ENV_RETRY_MAX_WAIT)
             values["max_wait"] = wait
         values.update({k: v for k, v in overrides.items() if v is not None})
         base = cls()
@@ -478,16 +478,16 @@ class EutilsClient:
         comes back in ``ParsedSet.errors``; ids PMC does not return are logged."""
         if not 1 <= batch_size <= ESEARCH_PAGE_MAX:
             raise UsageError(
-                f"must be in 1..{ESEARCH_PAGE_MAX}, got {batch_size}", option="batch_size"
+                f"must be in 1..{ESEARCH_PAGE_MAX}, got {batch_size}", field="batch_size"
             )
         if isinstance(pmcids, str):
-            raise UsageError("expected a list of PMC ids, got a single string", option="pmcids")
+            raise UsageError("expected a list of PMC ids, got a single string", field="pmcids")
         clean: list[str] = []
         for raw in pmcids:
             try:
                 clean.append(normalise_pmcid(raw))
             except ValueError as exc:
-                raise UsageError(str(exc), option="pmcids") from None
+                raise UsageError(str(exc), field="pmcids") from None
         clean = list(dict.fromkeys(clean))
         for i in range(0, len(clean), batch_size):
             batch = clean[i : i + batch_size]

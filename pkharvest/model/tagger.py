@@ -41,15 +41,14 @@ from pkharvest.model.config import (  # noqa: F401  (the precisions are re-expor
     ModelConfig,
     resolve_encoder,
 )
-from pkharvest.model.decoding import (
+from pkharvest.model.decoding import spans_from_tags, viterbi
+from pkharvest.model.network import MultiTaskTagger, build_network, collate, load_tokenizer
+from pkharvest.model.postprocess import (
     POSTPROCESS_STEPS,
     UNLINKED_STEPS,
     balance_brackets,
     postprocess,
-    spans_from_tags,
-    viterbi,
 )
-from pkharvest.model.network import MultiTaskTagger, build_network, collate, load_tokenizer
 from pkharvest.records import Entity
 
 logger = logging.getLogger(__name__)
@@ -153,7 +152,7 @@ def check_precision(name: str) -> str:
     """``name`` if it is a known precision, else UsageError naming ``--precision``."""
     if name not in PRECISIONS:
         raise UsageError(f"unknown precision {name!r}: use {' or '.join(PRECISIONS)}",
-                         option="--precision")
+                         field="precision")
     return name
 
 
@@ -164,7 +163,7 @@ def set_threads(threads: int | None) -> int:
     run several times slower than one thread. Returns the number in force."""
     if threads is not None:
         if threads < 1:
-            raise UsageError(f"must be at least 1, got {threads}", option="--threads")
+            raise UsageError(f"must be at least 1, got {threads}", field="threads")
         torch.set_num_threads(threads)
     return torch.get_num_threads()
 
@@ -254,7 +253,7 @@ class PKTagger:
             return self
         if self.precision != "fp32":
             raise ModelError(f"cannot turn an {self.precision} tagger into {precision}; load "
-                             "the model folder again", option="--precision")
+                             "the model folder again", field="precision")
         return PKTagger(self.config, _quantise_encoders(self.network), self.tokenizer,
                         self.metrics, precision=precision, version=self.version)
 
@@ -466,7 +465,7 @@ class PKTagger:
         anything but a model folder is refused (:func:`check_model_folder`)."""
         if self.precision != "fp32":
             raise ModelError(f"an {self.precision} tagger is not saved; save the fp32 model",
-                             option="--out")
+                             field="out")
         d = check_model_folder(directory)
         try:
             d.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,8 @@ Schemes (see docs/model.md):
 * ``fixed`` — heuristic fixed weights :data:`FIXED_WEIGHTS` (NER 1.0, mtCLS 0.3, bCLS 0.1,
   mCLS 0.1): the token-level auxiliary task is closest to NER and gets the larger share; the two
   sentence-level tasks keep a high loss after NER has converged and, with equal weights, pull the
-  shared encoder away from NER (measured on dev, docs/model.md).
+  shared encoder away from NER (measured on dev:
+  docs/experiments/log/2026-11-25-first-model.md).
 * ``uncertainty`` — Kendall, Gal & Cipolla (2018): one learned ``s_i = log σ_i²`` per task,
   ``L = Σ_i exp(−s_i)·L_i + s_i`` (``s_i`` starts at 0).
 * ``hybrid`` — NER fixed at weight 1, the auxiliary tasks uncertainty-weighted with a floor:

@@ -473,10 +473,10 @@ def normalise_parameter(text: str) -> ParameterMatch | None:
     return lookup_parameter(text).match
 
 
-def resolve_parameter_name(name: str, option: str = "--parameter") -> ParameterDef:
+def resolve_parameter_name(name: str, field: str = "parameter") -> ParameterDef:
     """The vocabulary entry a parameter name typed by a user names: a stored key in any letter
     case ("CL", "cl"), the entry's name or any synonym the vocabulary knows ("clearance", "Vd",
-    "half-life"). Raises :class:`~pkharvest.errors.UsageError` naming ``option`` and the nearest
+    "half-life"). Raises :class:`~pkharvest.errors.UsageError` naming ``field`` and the nearest
     keys for an unknown name (no fuzzy guess: a filter on the wrong key would be silent)."""
     text = name.strip() if isinstance(name, str) else ""
     for p in VOCABULARY:
@@ -495,7 +495,7 @@ def resolve_parameter_name(name: str, option: str = "--parameter") -> ParameterD
         if idx[cand].key not in keys:
             keys.append(idx[cand].key)
     hint = f"; nearest keys: {', '.join(keys[:3])}" if keys else ""
-    raise UsageError(f"unknown parameter {name!r}{hint}", option=option)
+    raise UsageError(f"unknown parameter {name!r}{hint}", field=field)
 
 
 def unit_fits(parameter_key: str, unit_result: UnitResult) -> tuple[bool, str | None]:

@@ -112,7 +112,7 @@ def pool(
     ``"unit"``."""
     if method not in METHODS:
         raise PoolError(f"unknown method {method!r} (one of {', '.join(METHODS)})",
-                        option="--method")
+                        field="method")
     effects = [log_effect(r) for r in rows]
     if by is None:
         return [pool_effects(effects, method)]

@@ -120,7 +120,7 @@ def random_effects(y: Sequence[float], v: Sequence[float], method: str = "REML")
     With k = 1, τ² is 0 (as metafor fixes it), Q is 0 with p 1 and I² is 0."""
     if method not in METHODS:
         raise PoolError(f"unknown method {method!r} (one of {', '.join(METHODS)})",
-                        option="--method")
+                        field="method")
     ya, va = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
     k = len(ya)
     if k == 0:

@@ -51,7 +51,7 @@ def forest_plot(results: Sequence[PoolResult], path: str | Path, title: str | No
     from matplotlib.transforms import blended_transform_factory
 
     if not any(r.k for r in results):
-        raise PoolError("nothing to plot: no study could be pooled", option="--plot")
+        raise PoolError("nothing to plot: no study could be pooled", field="plot")
     inch_row, inch_axis = 0.28, 0.55
     heights = [_block_rows(r) * inch_row + inch_axis for r in results]
     top, bottom = 0.55 + (0.35 if title else 0.0), 0.15
@@ -145,6 +145,6 @@ def forest_plot(results: Sequence[PoolResult], path: str | Path, title: str | No
     try:
         fig.savefig(path, dpi=110)
     except (OSError, ValueError) as exc:
-        raise PoolError(f"cannot write plot: {exc}", path=str(path), option="--plot") from None
+        raise PoolError(f"cannot write plot: {exc}", path=str(path), field="plot") from None
     finally:
         plt.close(fig)

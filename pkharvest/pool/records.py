@@ -13,7 +13,7 @@ METHODS = ("REML", "DL", "PM")
 
 
 class PoolError(PkHarvestError):
-    """Input to pooling is malformed or cannot be pooled (names the file:line, row or option)."""
+    """Input to pooling is malformed or cannot be pooled (names the file:line, row or field)."""
 
     def __init__(
         self,
@@ -21,12 +21,12 @@ class PoolError(PkHarvestError):
         *,
         path: str | None = None,
         line: int | None = None,
-        option: str | None = None,
+        field: str | None = None,
     ) -> None:
         where = ""
         if path is not None:
             where = f"{path}:{line}: " if line is not None else f"{path}: "
-        super().__init__(f"{where}{message}", option=option)
+        super().__init__(f"{where}{message}", field=field)
         self.path = path
         self.line = line
 

@@ -36,7 +36,7 @@ def parameter_key(text: str) -> str:
     """The vocabulary key a ``--parameter`` spelling names, as ``export`` and ``query`` resolve
     it (:func:`~pkharvest.normalise.parameters.resolve_parameter_name`; UsageError naming the
     nearest keys when none)."""
-    return resolve_parameter_name(text, option="--parameter").key
+    return resolve_parameter_name(text, field="parameter").key
 
 
 def _row(d: dict[str, Any]) -> StudyRow:
@@ -103,13 +103,13 @@ def read_store_rows(
             _, known = store.run_query("pool_drug_parameters", {"drug": drug})
     if not rows:
         if not known:
-            raise UsageError(f"no values of drug {drug!r} in {db}", option="--drug")
+            raise UsageError(f"no values of drug {drug!r} in {db}", field="drug")
         listed = ", ".join(f"{p} ({n})" for p, n in known[:12])
         raise UsageError(
             f"no {key} values of {drug} in {db}"
             + (" without flags" if not include_flagged else "")
             + f"; stored parameters: {listed}",
-            option="--parameter",
+            field="parameter",
         )
     records = [dict(zip(cols, r, strict=True)) for r in rows]
     return [_row(d) for d in dedupe(records)], key

@@ -122,9 +122,9 @@ def read_studies_csv(path: str | Path) -> list[StudyRow]:
                     )
                 )
     except FileNotFoundError:
-        raise PoolError("no such file", path=name, option="--input") from None
+        raise PoolError("no such file", path=name, field="input") from None
     except IsADirectoryError:
-        raise PoolError("is a directory, not a CSV file", path=name, option="--input") from None
+        raise PoolError("is a directory, not a CSV file", path=name, field="input") from None
     except UnicodeDecodeError as exc:
         raise PoolError(f"not UTF-8 text (byte {exc.start})", path=name) from None
     except csv.Error as exc:

@@ -33,13 +33,13 @@ class ExportMixin(StoreConnection):
         Returns the number of rows written."""
         if fmt not in EXPORT_FORMATS:
             raise UsageError(
-                f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}", option="--format"
+                f"format must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}", field="format"
             )
         out = Path(out)
         if not out.parent.exists():
-            raise UsageError(f"folder {out.parent} does not exist", option="--out")
+            raise UsageError(f"folder {out.parent} does not exist", field="out")
         if out.is_dir():
-            raise UsageError(f"{out} is a folder; give a file name", option="--out")
+            raise UsageError(f"{out} is a folder; give a file name", field="out")
         # COPY takes its target as a literal, not a parameter: quote it as a SQL string.
         target = "'" + str(out).replace("'", "''") + "'"
         options = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER true)"

@@ -79,9 +79,9 @@ def parse_query(path: Path, name: str | None = None) -> QuerySpec:
     try:
         sql = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"cannot read query file {path}: {exc.strerror}", option="QUERY") from None
+        raise UsageError(f"cannot read query file {path}: {exc.strerror}", field="query") from None
     except UnicodeDecodeError:
-        raise UsageError(f"query file {path}: not UTF-8 text", option="QUERY") from None
+        raise UsageError(f"query file {path}: not UTF-8 text", field="query") from None
     description: list[str] = []
     params: list[QueryParam] = []
     for line in sql.splitlines():
@@ -104,16 +104,16 @@ def parse_query(path: Path, name: str | None = None) -> QuerySpec:
         if undeclared:
             raise UsageError(
                 f"query {path} uses undeclared parameter(s): {', '.join(undeclared)}",
-                option="QUERY",
+                field="query",
             )
     body = sql.strip().rstrip(";").strip()
     count = _statement_count(body)
     if count == 0:
-        raise UsageError(f"query file {path}: no SQL statement", option="QUERY")
+        raise UsageError(f"query file {path}: no SQL statement", field="query")
     if count > 1:
         # DuckDB would run them all and return the last result only
         raise UsageError(
-            f"query file {path}: {count} SQL statements; a query file holds one", option="QUERY"
+            f"query file {path}: {count} SQL statements; a query file holds one", field="query"
         )
     return QuerySpec(
         name=name or path.stem,
@@ -142,7 +142,7 @@ def resolve_query(name_or_path: str | Path, folder: Path = QUERIES_DIR) -> Query
     known = ", ".join(p.stem for p in sorted(folder.glob(f"*{QUERY_SUFFIX}")))
     raise UsageError(
         f"no query named {text!r} and no such file (known queries: {known or 'none'})",
-        option="QUERY",
+        field="query",
     )
 
 
@@ -163,7 +163,7 @@ def bind_params(spec: QuerySpec, params: Mapping[str, str] | None) -> dict[str, 
         expected = ", ".join(p.name if p.required else f"{p.name} (optional)" for p in spec.params)
         raise UsageError(
             f"query {spec.name}: {'; '.join(problems)} (expected: {expected or 'none'})",
-            option="--param",
+            field="param",
         )
     bound = {p.name: given.get(p.name, p.default) for p in spec.params}
     used = set(sql_placeholders(spec.sql))

@@ -58,7 +58,7 @@ class TrainConfig:
     epochs keeps its best epoch. ``ensemble`` > 1 trains that many networks, with seeds
     ``seed``, ``seed + 1`` ..., one after the other on the same data, and saves them as one
     seed ensemble that averages their word log-probabilities (``ensemble`` times the training
-    and tagging time; see docs/model.md for what it buys). ``device`` is where training runs:
+    and tagging time; docs/results.md gives what it buys). ``device`` is where training runs:
     ``cpu`` (the default; same seed and data give the same weights on the same machine and
     thread count), ``cuda`` / ``cuda:N``, or ``auto`` (a GPU when torch sees one). GPU runs
     are faster but not bit-for-bit reproducible.
