@@ -70,3 +70,26 @@ def test_report_of_an_empty_or_missing_folder_is_a_usage_error(tmp_path: Path) -
 def test_unknown_metric_is_named(filled: Path) -> None:
     with pytest.raises(UsageError, match=r"no stored test score named 'ner\.nope'"):
         write_report(filled, metric="ner.nope")
+
+
+def test_report_has_seed_stability_and_paired_differences(filled: Path, tmp_path: Path) -> None:
+    report = write_report(filled, out_dir=tmp_path)
+    text = (tmp_path / REPORT_FILE).read_text()
+    assert "### Seed stability and paired differences to single-task" in text
+    assert "| fraction | configurations | runs | Levene W | p | Brown–Forsythe W | p |" in text
+    for view in ("pk", "full"):
+        for name in (f"seed_sd_vs_fraction_{view}.png", f"paired_diff_{view}.png"):
+            assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert f"]({name})" in text
+        tables = report.stability[view]
+        # the constructed gain: uncertainty = none + 0.05 (noise sd 0.005, matched seeds)
+        diffs = tables["paired_differences"].set_index("fraction")
+        assert set(diffs["configuration"]) == {"uncertainty"} and (diffs["n"] == 4).all()
+        assert ((diffs["ci_low"] > 0.03) & (diffs["ci_high"] < 0.07)).all()
+        assert diffs["diff"].to_numpy() == pytest.approx([0.05] * 3, abs=0.01)
+        ratios = tables["variance_ratios"]
+        assert len(ratios) == 3 and (ratios["ratio"] > 0).all()
+        assert len(tables["variance_tests"]) == 3  # one row per fraction
+    # the table row: fraction, configuration, n, none, mean, Δ, [CI], p, p (Holm)
+    assert re.search(r"\| 1 \| uncertainty \| 4 \| [\d.]+ \| [\d.]+ \| \+0\.0[456]\d\d \| "
+                     r"\[\+0\.0\d{3}, \+0\.0\d{3}\] \|", text)  # fmt: skip

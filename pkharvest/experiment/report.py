@@ -23,8 +23,11 @@ from pkharvest.experiment.statistics import (
     AnovaResult,
     ablation_deltas,
     describe,
+    paired_differences,
     pairing_anova,
     rm_anova,
+    seed_variance_tests,
+    variance_ratios,
 )
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,8 @@ class Report:
     figures: list[Path] = field(default_factory=list)
     n_runs: int = 0
     anovas: dict[str, AnovaResult] = field(default_factory=dict)
+    stability: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    """Per view: ``variance_tests``, ``variance_ratios`` and ``paired_differences`` tables."""
 
 
 def write_report(
@@ -76,6 +81,7 @@ def write_report(
         main = vs[~vs["ablated"]]
         md += _main_section(view, main, metric, out_dir, report)
         md += _anova_section(view, main, metric, report)
+        md += _stability_section(view, main, metric, out_dir, report)
         md += _task_section(all_scores[(all_scores["view"] == view) & ~all_scores["ablated"]])
         md += _ablation_section(vs, metric)
         md += _similarity_section(view, sims[sims["view"] == view], out_dir, report)
@@ -171,6 +177,74 @@ def _anova_section(view: str, main: pd.DataFrame, metric: str, report: Report) -
     result = rm_anova(main, depvar="value", subject="seed", within=["configuration", "fraction"])
     report.anovas[view] = result
     lines += _anova_lines(result)
+    return lines
+
+
+def _stability_section(
+    view: str, main: pd.DataFrame, metric: str, out_dir: Path, report: Report
+) -> list[str]:
+    """Seed stability per fraction (Levene / Brown–Forsythe across configurations), variance
+    ratios to the single-task baseline (Pitman–Morgan, paired) and paired differences to it
+    with confidence intervals."""
+    if main.empty:
+        return []
+    ref = SINGLE_TASK_WEIGHTING
+    tests = seed_variance_tests(main)
+    ratios = variance_ratios(main, reference=ref)
+    diffs = paired_differences(main, reference=ref)
+    report.stability[view] = {"variance_tests": tests, "variance_ratios": ratios,
+                              "paired_differences": diffs}  # fmt: skip
+    fractions = sorted(main["fraction"].unique(), reverse=True)
+    lines = ["### Seed stability and paired differences to single-task", ""]
+    lines += [
+        f"Do the configurations' seed spreads of test `{metric}` differ at a fraction? "
+        "Levene's test (deviations from each configuration's mean) and Brown–Forsythe's "
+        "(from its median; robust to skew), across the full-head configurations, per fraction. "
+        "Both assume independent groups, while the seeds are matched: read them as a screen.",
+        "",
+    ]
+    lines += _table(
+        ["fraction", "configurations", "runs", "Levene W", "p", "Brown–Forsythe W", "p"],
+        [[_frac(r.fraction), str(r.k), str(r.n), _num(r.levene_w), _p(r.levene_p),
+          _num(r.bf_w), _p(r.bf_p)] for r in tests.sort_values("fraction").itertuples()],
+    )  # fmt: skip
+    lines.append("")
+    if ratios.empty:
+        return [*lines, f"No `{ref}` (single-task) runs to compare with.", ""]
+    configs = sorted(ratios["configuration"].unique())
+    cell = {(r.configuration, r.fraction): r for r in ratios.itertuples()}
+    lines += [
+        f"Seed variance of each configuration over that of `{ref}` (single-task), over the "
+        "seeds both ran: < 1 means steadier across seeds than single-task. p: Pitman–Morgan "
+        "test of equal variances for paired samples (n pairs in brackets).",
+        "",
+    ]
+    lines += _table(
+        ["configuration", *[_frac(f) for f in fractions]],
+        [[c, *[_ratio(cell.get((c, f))) for f in fractions]] for c in configs],
+    )
+    lines += [
+        "",
+        f"Paired differences to `{ref}` (configuration − single-task, matched seeds): mean, "
+        "95 % t confidence interval, paired t-test p and p Holm-adjusted over all rows of "
+        "the table.",
+        "",
+    ]
+    lines += _table(
+        ["fraction", "configuration", "n", ref, "configuration mean", "Δ", "95 % CI", "p",
+         "p (Holm)"],
+        [[_frac(r.fraction), r.configuration, str(r.n), _num(r.mean_ref), _num(r.mean),
+          _num(r.diff, signed=True), _ci(r.ci_low, r.ci_high), _p(r.p), _p(r.p_holm)]
+         for r in diffs.sort_values(["fraction", "configuration"],
+                                    ascending=[False, True]).itertuples()],
+    )  # fmt: skip
+    fig = out_dir / f"seed_sd_vs_fraction_{view}.png"
+    fig_d = out_dir / f"paired_diff_{view}.png"
+    _plot_sd_curve(describe(main, ["configuration", "fraction"]), metric, view, fig)
+    _plot_paired(diffs, ref, metric, view, fig_d)
+    report.figures += [fig, fig_d]
+    lines += ["", f"![seed sd vs fraction]({fig.name})", "",
+              f"![difference to {ref}]({fig_d.name})", ""]  # fmt: skip
     return lines
 
 
@@ -317,6 +391,51 @@ def _plot_fraction_curve(
     plt.close(fig)
 
 
+def _plot_sd_curve(summary: pd.DataFrame, metric: str, view: str, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, (config, s) in enumerate(summary.groupby("configuration")):
+        s = s.sort_values("fraction")
+        ax.plot(s["fraction"], s["sd"], marker="o", color=f"C{i}", label=str(config))
+    _fraction_axis(ax, sorted(summary["fraction"].unique()))
+    ax.set_ylabel(f"seed sd of test {metric}")
+    ax.set_title(f"seed sd vs training fraction ({view})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _plot_paired(diffs: pd.DataFrame, ref: str, metric: str, view: str, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    configs = sorted(diffs["configuration"].unique())
+    for i, config in enumerate(configs):
+        d = diffs[diffs["configuration"] == config].sort_values("fraction")
+        # a small offset per configuration so the intervals do not hide each other
+        x = d["fraction"] * (1.0 + 0.04 * (i - (len(configs) - 1) / 2))
+        err = np.vstack([d["diff"] - d["ci_low"], d["ci_high"] - d["diff"]])
+        ax.errorbar(x, d["diff"], yerr=np.nan_to_num(err), marker="o", capsize=3,
+                    color=f"C{i}", label=config)  # fmt: skip
+    ax.axhline(0.0, color="grey", lw=0.8)
+    _fraction_axis(ax, sorted(diffs["fraction"].unique()))
+    ax.set_ylabel(f"Δ test {metric} vs {ref}")
+    ax.set_title(f"paired difference to {ref}, mean and 95 % CI ({view})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _fraction_axis(ax: plt.Axes, fractions: Sequence[float]) -> None:
+    if len(fractions) > 1 and fractions[-1] / fractions[0] > 4:
+        ax.set_xscale("log")
+    ax.set_xticks(fractions)
+    ax.set_xticklabels([_frac(f) for f in fractions], rotation=45)
+    ax.minorticks_off()
+    ax.set_xlabel("training fraction")
+
+
 def _plot_heatmap(
     matrix: pd.DataFrame,
     xlabels: Sequence[str],
@@ -365,6 +484,18 @@ def _p(p: float) -> str:
     if p is None or math.isnan(p):
         return "–"
     return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _ci(low: float, high: float) -> str:
+    if math.isnan(low) or math.isnan(high):
+        return "–"
+    return f"[{low:+.4f}, {high:+.4f}]"
+
+
+def _ratio(r: object | None) -> str:
+    if r is None or math.isnan(r.ratio):
+        return "–"
+    return f"{r.ratio:.2f} (p {_p(r.p)}, {r.n})"
 
 
 def _mean_sd(r: object | None) -> str:
