@@ -249,6 +249,19 @@ def train_one(
     )
 
 
+def study_settings(
+    corpus_path: Path, split: Sequence[float], similarity_batches: int,
+    options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The settings every run of a folder shares (recorded by the first run, checked later)."""
+    return {
+        "corpus_sha256": file_sha256(corpus_path),
+        "split": list(split),
+        "similarity_batches": similarity_batches,
+        "train": train_options(options),
+    }
+
+
 def run_study(
     corpus: Path | None,
     out_dir: Path,
@@ -264,12 +277,7 @@ def run_study(
     ``on_event`` hears of each run before and after training (for a progress bar)."""
     started = time.perf_counter()
     corpus_path = resolve_corpus_path(corpus)
-    settings = {
-        "corpus_sha256": file_sha256(corpus_path),
-        "split": list(split),
-        "similarity_batches": similarity_batches,
-        "train": train_options(options),
-    }
+    settings = study_settings(corpus_path, split, similarity_batches, options)
     store = RunStore(out_dir)
     store.check_settings(settings)
     done = store.done()

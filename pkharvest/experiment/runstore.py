@@ -165,14 +165,16 @@ class RunStore:
         return row[0] if row else None
 
     # -- settings that every run of the folder must share -------------------------------------
-    def check_settings(self, settings: Mapping[str, Any]) -> None:
+    def check_settings(self, settings: Mapping[str, Any], *, record: bool = True) -> None:
         """Record the study's fixed settings (corpus hash, training options) on first use; on a
         later use, refuse settings that differ, naming each difference, since mixing them would
-        make the stored runs incomparable."""
+        make the stored runs incomparable. ``record=False`` only checks (a dry run)."""
         wanted = json.loads(json.dumps(dict(settings), sort_keys=True, default=str))
-        with self._connect() as con:
+        with self._connect(read_only=not record) as con:
             stored = self._meta(con, "settings")
             if stored is None:
+                if not record:
+                    return
                 con.execute(
                     "INSERT INTO meta VALUES ('settings', ?)", [json.dumps(wanted, sort_keys=True)]
                 )
