@@ -206,7 +206,8 @@ def _stability_section(
     lines += _table(
         ["fraction", "configurations", "runs", "Levene W", "p", "Brown–Forsythe W", "p"],
         [[_frac(r.fraction), str(r.k), str(r.n), _num(r.levene_w), _p(r.levene_p),
-          _num(r.bf_w), _p(r.bf_p)] for r in tests.sort_values("fraction").itertuples()],
+          _num(r.bf_w), _p(r.bf_p)]
+         for r in tests.sort_values("fraction", ascending=False).itertuples()],
     )  # fmt: skip
     lines.append("")
     if ratios.empty:
@@ -216,7 +217,7 @@ def _stability_section(
     lines += [
         f"Seed variance of each configuration over that of `{ref}` (single-task), over the "
         "seeds both ran: < 1 means steadier across seeds than single-task. p: Pitman–Morgan "
-        "test of equal variances for paired samples (n pairs in brackets).",
+        "test of equal variances for paired samples (n pairs in parentheses).",
         "",
     ]
     lines += _table(
