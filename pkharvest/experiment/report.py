@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Sequence
@@ -82,6 +83,7 @@ def write_report(
         md += _main_section(view, main, metric, out_dir, report)
         md += _anova_section(view, main, metric, report)
         md += _stability_section(view, main, metric, out_dir, report)
+        md += _stopping_section(runs[(runs["view"] == view) & ~runs["ablated"]])
         md += _task_section(all_scores[(all_scores["view"] == view) & ~all_scores["ablated"]])
         md += _ablation_section(vs, metric)
         md += _similarity_section(view, sims[sims["view"] == view], out_dir, report)
@@ -264,6 +266,60 @@ def _anova_lines(result: AnovaResult) -> list[str]:
                 for r in result.rows
             ],
         )  # fmt: skip
+    return [*lines, ""]
+
+
+def scheduled_epochs(config: dict, history: list) -> float:
+    """The epochs a run's schedule allowed: ``max(epochs, ⌈min_steps / steps an epoch⌉)``,
+    steps an epoch read from its history (NaN where the history does not say)."""
+    last = history[-1] if history else {}
+    if not isinstance(last, dict) or not last.get("step") or not last.get("epoch"):
+        return float("nan")
+    per_epoch = last["step"] / last["epoch"]
+    return float(max(int(config.get("epochs", 0)),
+                     math.ceil(int(config.get("min_steps", 0)) / per_epoch)))  # fmt: skip
+
+
+def stopping_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per configuration and fraction: runs, mean epochs run and best epoch, the scheduled
+    epochs, how many runs early stopping ended before the end of their schedule (of those
+    whose schedule is known), and the mean training wall time."""
+    df = runs.copy()
+    df["scheduled"] = [
+        scheduled_epochs(json.loads(c or "{}"), json.loads(h or "[]"))
+        for c, h in zip(df["config_json"], df["history_json"], strict=True)
+    ]
+    df["known"] = df["scheduled"].notna()
+    df["stopped"] = df["known"] & (df["epochs_run"] < df["scheduled"])
+    out = df.groupby(["configuration", "fraction"]).agg(
+        n=("run_key", "size"), epochs_run=("epochs_run", "mean"),
+        best_epoch=("best_epoch", "mean"), scheduled=("scheduled", "mean"),
+        known=("known", "sum"), stopped=("stopped", "sum"), wall_time_s=("wall_time_s", "mean"),
+    )  # fmt: skip
+    return out.reset_index()
+
+
+def _stopping_section(runs: pd.DataFrame) -> list[str]:
+    if runs.empty:
+        return []
+    table = stopping_summary(runs).sort_values(["configuration", "fraction"],
+                                               ascending=[True, False])  # fmt: skip
+    lines = ["### Training length and early stopping", ""]
+    lines += [
+        "Mean epochs run and best (kept) epoch over seeds; the epochs the schedule allowed; "
+        "how many runs early stopping ended before that (of the runs whose history gives "
+        "the schedule); mean training wall time per run (`wall_time_s`, the hardware is "
+        "the machine that ran the folder).",
+        "",
+    ]
+    lines += _table(
+        ["configuration", "fraction", "runs", "epochs run", "best epoch", "scheduled",
+         "stopped early", "wall time (s)"],
+        [[r.configuration, _frac(r.fraction), str(r.n), f"{r.epochs_run:.1f}",
+          f"{r.best_epoch:.1f}", "–" if math.isnan(r.scheduled) else f"{r.scheduled:.0f}",
+          f"{int(r.stopped)}/{int(r.known)}", f"{r.wall_time_s:.0f}"]
+         for r in table.itertuples()],
+    )  # fmt: skip
     return [*lines, ""]
 
 
