@@ -104,3 +104,61 @@ def test_cli_preset_errors_are_one_line(tmp_path: Path, corpus_path: Path, extra
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
     assert "Traceback" not in result.output and not (tmp_path / "x").exists()
+
+
+def test_shards_partition_the_grid_and_stay_seed_major() -> None:
+    from pkharvest.experiment.grid import parse_shard, shard_grid
+
+    grid = PROTOCOL.grid()
+    shards = [shard_grid(grid, k, 3) for k in (1, 2, 3)]
+    keys = [s.key for part in shards for s in part]
+    assert sorted(keys) == sorted(s.key for s in grid) and len(set(keys)) == len(grid)
+    assert all([s.seed for s in part] == sorted(s.seed for s in part) for part in shards)
+    assert shard_grid(grid, 1, 1) == grid
+    assert parse_shard("2/3") == (2, 3)
+    for bad in ("0/3", "4/3", "1", "a/b", "1/0"):
+        with pytest.raises(Exception, match="K/N"):
+            parse_shard(bad)
+
+
+def test_cli_shard_dry_run_and_bad_shard(tmp_path: Path, corpus_path: Path) -> None:
+    args = ["experiment", "run", "--preset", "protocol", "--out", str(tmp_path / "x"),
+            "--corpus", str(corpus_path), "--dry-run", "--shard"]  # fmt: skip
+    result = runner.invoke(app, [*args, "2/3"])
+    assert result.exit_code == 0, result.output
+    assert "90 run(s) in the grid" in " ".join(result.output.split())
+    bad = runner.invoke(app, [*args, "3/2"])
+    assert bad.exit_code == 2 and "--shard: expected K/N" in bad.output
+
+
+def test_store_waits_for_another_process_lock(tmp_path: Path, monkeypatch) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from pkharvest.errors import StoreError
+    from pkharvest.experiment import runstore
+
+    store = RunStore(tmp_path)
+    path = tmp_path / "runs.duckdb"
+    holder = ("import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', "
+              "flush=True); time.sleep(float(sys.argv[2]))")  # fmt: skip
+    proc = subprocess.Popen([sys.executable, "-c", holder, str(path), "2"],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        started = time.monotonic()
+        assert store.runs().empty  # waits for the other process to let go
+        assert time.monotonic() - started > 0.5
+    finally:
+        proc.wait(timeout=30)
+    proc = subprocess.Popen([sys.executable, "-c", holder, str(path), "5"],
+                            stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        monkeypatch.setattr(runstore, "LOCK_WAIT_S", 0.3)
+        with pytest.raises(StoreError, match="lock"):
+            store.runs()
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)

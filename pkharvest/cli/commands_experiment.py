@@ -94,6 +94,11 @@ def run(
         8, "--similarity-batches", min=0,
         help="Dev batches for the task-gradient similarity of multi-task runs (0: skip).",
     ),
+    shard: str | None = typer.Option(
+        None, "--shard",
+        help="Train only shard K of N of the grid (K/N, e.g. 1/3): N processes with the same "
+        "command and --out, each its own K, train the grid side by side (e.g. on one GPU).",
+    ),
     dry_run: bool = typer.Option(
         False, "--dry-run",
         help="Train nothing: print the runs (per block), how many are stored, the scheduled "
@@ -140,6 +145,10 @@ def run(
     given = {"epochs": epochs, "max_length": max_length, "batch_size": batch_size,
              "min_steps": min_steps, "patience": patience, "encoder": encoder}  # fmt: skip
     options.update({k: v for k, v in given.items() if v is not None})
+    if shard is not None:
+        from pkharvest.experiment.grid import parse_shard, shard_grid
+
+        grid = shard_grid(grid, *parse_shard(shard))
     if dry_run:
         _dry_run(out, corpus, grid, options, parse_split(split), similarity_batches, study,
                  step_seconds)  # fmt: skip

@@ -43,6 +43,7 @@ FIELD_OPTIONS: dict[str, str] = {
     "replay": "--replay",
     "seed": "--seed",
     "seeds": "--seeds",
+    "shard": "--shard",
     "similarity_batches": "--similarity-batches",
     "split": "--split",
     "step_seconds": "--step-seconds",
