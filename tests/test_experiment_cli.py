@@ -105,7 +105,7 @@ def test_report_command(tmp_path: Path) -> None:
     result = runner.invoke(app, ["experiment", "report", str(tmp_path), "--out", str(out)])
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())
-    assert "(120 run(s), 6 figure(s))" in said
+    assert "(120 run(s), 10 figure(s))" in said
     assert "Repeated-measures ANOVA" in (out / "report.md").read_text()
     bad = runner.invoke(app, ["experiment", "report", str(tmp_path / "empty")])
     assert bad.exit_code == 2 and "no runs.duckdb" in bad.output

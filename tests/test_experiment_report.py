@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -49,6 +50,8 @@ def test_report_has_tables_figures_and_the_known_effect(filled: Path, tmp_path: 
     assert "matched seeds: yes" in text
     assert "| ner–mtcls |" in text and "subject = run" in text
     assert "ner.strict.per_label.PK.f1" in text and "bcls.f1" in text
+    assert "### Training length and early stopping" in text
+    assert re.search(r"\| uncertainty \| 1 \| 4 \| 3\.0 \| 2\.0 \| – \| 0/0 \| 2 \|", text)
 
 
 def test_incomplete_grid_restricts_the_anova_and_says_so(tmp_path: Path) -> None:
@@ -70,3 +73,54 @@ def test_report_of_an_empty_or_missing_folder_is_a_usage_error(tmp_path: Path) -
 def test_unknown_metric_is_named(filled: Path) -> None:
     with pytest.raises(UsageError, match=r"no stored test score named 'ner\.nope'"):
         write_report(filled, metric="ner.nope")
+
+
+def test_report_has_seed_stability_and_paired_differences(filled: Path, tmp_path: Path) -> None:
+    report = write_report(filled, out_dir=tmp_path)
+    text = (tmp_path / REPORT_FILE).read_text()
+    assert "### Seed stability and paired differences to single-task" in text
+    assert "| fraction | configurations | runs | Levene W | p | Brown–Forsythe W | p |" in text
+    for view in ("pk", "full"):
+        for name in (f"seed_sd_vs_fraction_{view}.png", f"paired_diff_{view}.png"):
+            assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            assert f"]({name})" in text
+        tables = report.stability[view]
+        # the constructed gain: uncertainty = none + 0.05 (noise sd 0.005, matched seeds)
+        diffs = tables["paired_differences"].set_index("fraction")
+        assert set(diffs["configuration"]) == {"uncertainty"} and (diffs["n"] == 4).all()
+        assert ((diffs["ci_low"] > 0.03) & (diffs["ci_high"] < 0.07)).all()
+        assert diffs["diff"].to_numpy() == pytest.approx([0.05] * 3, abs=0.01)
+        ratios = tables["variance_ratios"]
+        assert len(ratios) == 3 and (ratios["ratio"] > 0).all()
+        assert len(tables["variance_tests"]) == 3  # one row per fraction
+    # the table row: fraction, configuration, n, none, mean, Δ, [CI], p, p (Holm)
+    assert re.search(r"\| 1 \| uncertainty \| 4 \| [\d.]+ \| [\d.]+ \| \+0\.0[456]\d\d \| "
+                     r"\[\+0\.0\d{3}, \+0\.0\d{3}\] \|", text)  # fmt: skip
+
+
+def test_stopping_summary_counts_runs_that_stopped_before_their_schedule() -> None:
+    import json
+
+    import pandas as pd
+
+    from pkharvest.experiment.report import scheduled_epochs, stopping_summary
+
+    config = {"epochs": 30, "min_steps": 320}
+    # 35 steps an epoch: 30 epochs; 1 step an epoch: raised to 320 epochs
+    assert scheduled_epochs(config, [{"epoch": 2, "step": 70}]) == 30
+    assert scheduled_epochs(config, [{"epoch": 200, "step": 200}]) == 320
+    assert math.isnan(scheduled_epochs(config, [{"epoch": 1, "loss": 1.0}]))
+
+    def run(key: str, fraction: float, epochs_run: int, per_epoch: int) -> dict:
+        return {"run_key": key, "configuration": "fixed", "fraction": fraction,
+                "epochs_run": epochs_run, "best_epoch": epochs_run - 3,
+                "wall_time_s": 10.0 * epochs_run, "config_json": json.dumps(config),
+                "history_json": json.dumps([{"epoch": epochs_run,
+                                             "step": epochs_run * per_epoch}])}  # fmt: skip
+
+    runs = pd.DataFrame([run("a", 1.0, 12, 35), run("b", 1.0, 30, 35),
+                         run("c", 0.025, 160, 1)])  # fmt: skip
+    out = stopping_summary(runs).set_index("fraction")
+    assert out.loc[1.0, "n"] == 2 and out.loc[1.0, "stopped"] == 1 and out.loc[1.0, "known"] == 2
+    assert out.loc[1.0, "epochs_run"] == 21 and out.loc[1.0, "scheduled"] == 30
+    assert out.loc[0.025, "stopped"] == 1 and out.loc[0.025, "scheduled"] == 320

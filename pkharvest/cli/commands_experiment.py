@@ -50,17 +50,28 @@ def run(
     corpus: Path | None = typer.Option(
         None, "--corpus", help="Annotated corpus (Prodigy JSONL); default: the shared corpus."
     ),
-    views: str = typer.Option("pk,full", "--views", help="Comma list of views: pk, full."),
-    fractions: str = typer.Option(
-        "1,0.75,0.5,0.25,0.1,0.075,0.05,0.025", "--fractions",
-        help="Comma list of training fractions in (0, 1].",
+    preset: str | None = typer.Option(
+        None, "--preset",
+        help="A predefined study: 'protocol' (the published protocol, 5 seeds; see "
+        "docs/experiments.md). Sets the grid and its training options; training options "
+        "given here override them.",
     ),
-    weightings: str = typer.Option(
-        "none,fixed,uncertainty,hybrid", "--weightings",
-        help="Comma list of loss weightings (none = NER alone).",
+    views: str | None = typer.Option(
+        None, "--views", help="Comma list of views: pk, full [default: pk,full]."
     ),
-    seeds: str = typer.Option(
-        "10", "--seeds", help="Number of seeds (0..N-1), or a comma list of seeds (e.g. 3,7)."
+    fractions: str | None = typer.Option(
+        None, "--fractions",
+        help="Comma list of training fractions in (0, 1] [default: 1,0.75,0.5,0.25,0.1,0.075,"
+        "0.05,0.025].",
+    ),
+    weightings: str | None = typer.Option(
+        None, "--weightings",
+        help="Comma list of loss weightings (none = NER alone) [default: all four].",
+    ),
+    seeds: str | None = typer.Option(
+        None, "--seeds",
+        help="Number of seeds (0..N-1), or a comma list of seeds (e.g. 3,7) [default: 10; "
+        "a preset's own].",
     ),
     ablate: bool = typer.Option(
         False, "--ablate", help="Also train each multi-task configuration without each aux head."
@@ -83,6 +94,21 @@ def run(
         8, "--similarity-batches", min=0,
         help="Dev batches for the task-gradient similarity of multi-task runs (0: skip).",
     ),
+    shard: str | None = typer.Option(
+        None, "--shard",
+        help="Train only shard K of N of the grid (K/N, e.g. 1/3): N processes with the same "
+        "command and --out, each its own K, train the grid side by side (e.g. on one GPU).",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run",
+        help="Train nothing: print the runs (per block), how many are stored, the scheduled "
+        "optimiser steps and an upper-bound time.",
+    ),
+    step_seconds: float = typer.Option(
+        0.55, "--step-seconds",
+        help="Seconds per optimiser step for the --dry-run estimate (default: one thread of "
+        "the 2-core development CPU).",
+    ),
 ) -> None:
     """Train every run of the grid not already stored in OUT/runs.duckdb (resumable)."""
     from pkharvest.corpus.splits import parse_split
@@ -93,16 +119,40 @@ def run(
         parse_views,
         parse_weightings,
     )
+    from pkharvest.experiment.protocol import get_preset
     from pkharvest.experiment.runner import run_study
 
-    grid = build_grid(
-        parse_views(views), parse_fractions(fractions), parse_weightings(weightings),
-        parse_seeds(seeds), ablate=ablate,
-    )  # fmt: skip
-    options = _parse_set(set_)
+    study = None
+    options: dict[str, Any] = {}
+    if preset is not None:
+        study = get_preset(preset)
+        given_grid = {"--views": views, "--fractions": fractions, "--weightings": weightings,
+                      "--ablate": ablate or None}  # fmt: skip
+        clash = [name for name, value in given_grid.items() if value is not None]
+        if clash:
+            raise UsageError(f"the preset sets the grid; leave out {', '.join(clash)}",
+                             option="--preset")  # fmt: skip
+        grid = study.grid(parse_seeds(seeds) if seeds else None)
+        options.update(study.options)
+    else:
+        grid = build_grid(
+            parse_views(views or "pk,full"),
+            parse_fractions(fractions or "1,0.75,0.5,0.25,0.1,0.075,0.05,0.025"),
+            parse_weightings(weightings or "none,fixed,uncertainty,hybrid"),
+            parse_seeds(seeds or "10"), ablate=ablate,
+        )  # fmt: skip
+    options.update(_parse_set(set_))
     given = {"epochs": epochs, "max_length": max_length, "batch_size": batch_size,
              "min_steps": min_steps, "patience": patience, "encoder": encoder}  # fmt: skip
     options.update({k: v for k, v in given.items() if v is not None})
+    if shard is not None:
+        from pkharvest.experiment.grid import parse_shard, shard_grid
+
+        grid = shard_grid(grid, *parse_shard(shard))
+    if dry_run:
+        _dry_run(out, corpus, grid, options, parse_split(split), similarity_batches, study,
+                 step_seconds)  # fmt: skip
+        return
 
     # the runs on stderr (a bar on a terminal, a line now and then elsewhere), each run's
     # score on stdout
@@ -163,6 +213,34 @@ def cv(
     if summary.ensemble is not None:
         console.print(f"seed ensemble: micro {summary.ensemble['micro']:.4f}", highlight=False)
     console.print(f"Scores are in {out / SUMMARY_FILE}.", highlight=False, soft_wrap=True)
+
+
+def _dry_run(
+    out: Path, corpus: Path | None, grid: list, options: dict[str, Any], split: tuple,
+    similarity_batches: int, study: Any, step_seconds: float,
+) -> None:
+    from pkharvest.experiment.protocol import plan_study
+
+    plan = plan_study(corpus, out, grid, options, split=split,
+                      similarity_batches=similarity_batches, preset=study,
+                      step_seconds=step_seconds)  # fmt: skip
+    for block, runs in plan.by_block().items():
+        todo = [r for r in runs if not r.stored]
+        steps = sum(r.steps for r in todo)
+        console.print(
+            f"{block}: {len(runs)} run(s), {len(runs) - len(todo)} stored, {len(todo)} to "
+            f"train, {steps:,} scheduled step(s), at most {plan.seconds(todo) / 3600:.1f} h",
+            highlight=False,
+        )
+    pending = plan.pending
+    console.print(
+        f"{len(plan.runs)} run(s) in the grid: {len(plan.runs) - len(pending)} already stored, "
+        f"{len(pending)} to train, {sum(r.steps for r in pending):,} scheduled optimiser "
+        f"steps; upper bound {plan.seconds() / 3600:.1f} h at {step_seconds:g} s a step "
+        "(every run to the end of its schedule; early stopping ends runs sooner). "
+        "Nothing was trained.",
+        highlight=False,
+    )
 
 
 @experiment_app.command("report")

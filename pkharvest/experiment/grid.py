@@ -161,6 +161,26 @@ def build_grid(
     return grid
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/3"`` -> (2, 3): the second of three shards (1-based)."""
+    k, sep, n = text.partition("/")
+    try:
+        shard, count = int(k), int(n)
+    except ValueError:
+        raise UsageError(f"expected K/N (e.g. 1/3), got {text!r}", field="shard") from None
+    if not sep or count < 1 or not 1 <= shard <= count:
+        raise UsageError(f"expected K/N with 1 <= K <= N, got {text!r}", field="shard")
+    return shard, count
+
+
+def shard_grid(grid: Sequence[RunSpec], shard: int, count: int) -> list[RunSpec]:
+    """The runs of shard ``shard`` of ``count`` (1-based): every ``count``-th run of the grid,
+    by its position in the whole grid, so that a shard keeps the same runs however many are
+    stored, ``count`` processes writing into one folder never train the same run, and each
+    shard stays seed-major."""
+    return [spec for i, spec in enumerate(grid) if i % count == shard - 1]
+
+
 def _items(text: str, name: str) -> list[str]:
     items = [p.strip() for p in text.split(",") if p.strip()]
     if not items:

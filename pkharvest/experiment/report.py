@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Sequence
@@ -23,8 +24,11 @@ from pkharvest.experiment.statistics import (
     AnovaResult,
     ablation_deltas,
     describe,
+    paired_differences,
     pairing_anova,
     rm_anova,
+    seed_variance_tests,
+    variance_ratios,
 )
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,8 @@ class Report:
     figures: list[Path] = field(default_factory=list)
     n_runs: int = 0
     anovas: dict[str, AnovaResult] = field(default_factory=dict)
+    stability: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    """Per view: ``variance_tests``, ``variance_ratios`` and ``paired_differences`` tables."""
 
 
 def write_report(
@@ -76,6 +82,8 @@ def write_report(
         main = vs[~vs["ablated"]]
         md += _main_section(view, main, metric, out_dir, report)
         md += _anova_section(view, main, metric, report)
+        md += _stability_section(view, main, metric, out_dir, report)
+        md += _stopping_section(runs[(runs["view"] == view) & ~runs["ablated"]])
         md += _task_section(all_scores[(all_scores["view"] == view) & ~all_scores["ablated"]])
         md += _ablation_section(vs, metric)
         md += _similarity_section(view, sims[sims["view"] == view], out_dir, report)
@@ -174,6 +182,75 @@ def _anova_section(view: str, main: pd.DataFrame, metric: str, report: Report) -
     return lines
 
 
+def _stability_section(
+    view: str, main: pd.DataFrame, metric: str, out_dir: Path, report: Report
+) -> list[str]:
+    """Seed stability per fraction (Levene / Brown–Forsythe across configurations), variance
+    ratios to the single-task baseline (Pitman–Morgan, paired) and paired differences to it
+    with confidence intervals."""
+    if main.empty:
+        return []
+    ref = SINGLE_TASK_WEIGHTING
+    tests = seed_variance_tests(main)
+    ratios = variance_ratios(main, reference=ref)
+    diffs = paired_differences(main, reference=ref)
+    report.stability[view] = {"variance_tests": tests, "variance_ratios": ratios,
+                              "paired_differences": diffs}  # fmt: skip
+    fractions = sorted(main["fraction"].unique(), reverse=True)
+    lines = ["### Seed stability and paired differences to single-task", ""]
+    lines += [
+        f"Do the configurations' seed spreads of test `{metric}` differ at a fraction? "
+        "Levene's test (deviations from each configuration's mean) and Brown–Forsythe's "
+        "(from its median; robust to skew), across the full-head configurations, per fraction. "
+        "Both assume independent groups, while the seeds are matched: read them as a screen.",
+        "",
+    ]
+    lines += _table(
+        ["fraction", "configurations", "runs", "Levene W", "p", "Brown–Forsythe W", "p"],
+        [[_frac(r.fraction), str(r.k), str(r.n), _num(r.levene_w), _p(r.levene_p),
+          _num(r.bf_w), _p(r.bf_p)]
+         for r in tests.sort_values("fraction", ascending=False).itertuples()],
+    )  # fmt: skip
+    lines.append("")
+    if ratios.empty:
+        return [*lines, f"No `{ref}` (single-task) runs to compare with.", ""]
+    configs = sorted(ratios["configuration"].unique())
+    cell = {(r.configuration, r.fraction): r for r in ratios.itertuples()}
+    lines += [
+        f"Seed variance of each configuration over that of `{ref}` (single-task), over the "
+        "seeds both ran: < 1 means steadier across seeds than single-task. p: Pitman–Morgan "
+        "test of equal variances for paired samples (n pairs in parentheses).",
+        "",
+    ]
+    lines += _table(
+        ["configuration", *[_frac(f) for f in fractions]],
+        [[c, *[_ratio(cell.get((c, f))) for f in fractions]] for c in configs],
+    )
+    lines += [
+        "",
+        f"Paired differences to `{ref}` (configuration − single-task, matched seeds): mean, "
+        "95 % t confidence interval, paired t-test p and p Holm-adjusted over all rows of "
+        "the table.",
+        "",
+    ]
+    lines += _table(
+        ["fraction", "configuration", "n", ref, "configuration mean", "Δ", "95 % CI", "p",
+         "p (Holm)"],
+        [[_frac(r.fraction), r.configuration, str(r.n), _num(r.mean_ref), _num(r.mean),
+          _num(r.diff, signed=True), _ci(r.ci_low, r.ci_high), _p(r.p), _p(r.p_holm)]
+         for r in diffs.sort_values(["fraction", "configuration"],
+                                    ascending=[False, True]).itertuples()],
+    )  # fmt: skip
+    fig = out_dir / f"seed_sd_vs_fraction_{view}.png"
+    fig_d = out_dir / f"paired_diff_{view}.png"
+    _plot_sd_curve(describe(main, ["configuration", "fraction"]), metric, view, fig)
+    _plot_paired(diffs, ref, metric, view, fig_d)
+    report.figures += [fig, fig_d]
+    lines += ["", f"![seed sd vs fraction]({fig.name})", "",
+              f"![difference to {ref}]({fig_d.name})", ""]  # fmt: skip
+    return lines
+
+
 def _anova_lines(result: AnovaResult) -> list[str]:
     lines = [f"- note: {n}" for n in result.notes]
     if result.ok:
@@ -189,6 +266,60 @@ def _anova_lines(result: AnovaResult) -> list[str]:
                 for r in result.rows
             ],
         )  # fmt: skip
+    return [*lines, ""]
+
+
+def scheduled_epochs(config: dict, history: list) -> float:
+    """The epochs a run's schedule allowed: ``max(epochs, ⌈min_steps / steps an epoch⌉)``,
+    steps an epoch read from its history (NaN where the history does not say)."""
+    last = history[-1] if history else {}
+    if not isinstance(last, dict) or not last.get("step") or not last.get("epoch"):
+        return float("nan")
+    per_epoch = last["step"] / last["epoch"]
+    return float(max(int(config.get("epochs", 0)),
+                     math.ceil(int(config.get("min_steps", 0)) / per_epoch)))  # fmt: skip
+
+
+def stopping_summary(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per configuration and fraction: runs, mean epochs run and best epoch, the scheduled
+    epochs, how many runs early stopping ended before the end of their schedule (of those
+    whose schedule is known), and the mean training wall time."""
+    df = runs.copy()
+    df["scheduled"] = [
+        scheduled_epochs(json.loads(c or "{}"), json.loads(h or "[]"))
+        for c, h in zip(df["config_json"], df["history_json"], strict=True)
+    ]
+    df["known"] = df["scheduled"].notna()
+    df["stopped"] = df["known"] & (df["epochs_run"] < df["scheduled"])
+    out = df.groupby(["configuration", "fraction"]).agg(
+        n=("run_key", "size"), epochs_run=("epochs_run", "mean"),
+        best_epoch=("best_epoch", "mean"), scheduled=("scheduled", "mean"),
+        known=("known", "sum"), stopped=("stopped", "sum"), wall_time_s=("wall_time_s", "mean"),
+    )  # fmt: skip
+    return out.reset_index()
+
+
+def _stopping_section(runs: pd.DataFrame) -> list[str]:
+    if runs.empty:
+        return []
+    table = stopping_summary(runs).sort_values(["configuration", "fraction"],
+                                               ascending=[True, False])  # fmt: skip
+    lines = ["### Training length and early stopping", ""]
+    lines += [
+        "Mean epochs run and best (kept) epoch over seeds; the epochs the schedule allowed; "
+        "how many runs early stopping ended before that (of the runs whose history gives "
+        "the schedule); mean training wall time per run (`wall_time_s`, the hardware is "
+        "the machine that ran the folder).",
+        "",
+    ]
+    lines += _table(
+        ["configuration", "fraction", "runs", "epochs run", "best epoch", "scheduled",
+         "stopped early", "wall time (s)"],
+        [[r.configuration, _frac(r.fraction), str(r.n), f"{r.epochs_run:.1f}",
+          f"{r.best_epoch:.1f}", "–" if math.isnan(r.scheduled) else f"{r.scheduled:.0f}",
+          f"{int(r.stopped)}/{int(r.known)}", f"{r.wall_time_s:.0f}"]
+         for r in table.itertuples()],
+    )  # fmt: skip
     return [*lines, ""]
 
 
@@ -317,6 +448,51 @@ def _plot_fraction_curve(
     plt.close(fig)
 
 
+def _plot_sd_curve(summary: pd.DataFrame, metric: str, view: str, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for i, (config, s) in enumerate(summary.groupby("configuration")):
+        s = s.sort_values("fraction")
+        ax.plot(s["fraction"], s["sd"], marker="o", color=f"C{i}", label=str(config))
+    _fraction_axis(ax, sorted(summary["fraction"].unique()))
+    ax.set_ylabel(f"seed sd of test {metric}")
+    ax.set_title(f"seed sd vs training fraction ({view})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _plot_paired(diffs: pd.DataFrame, ref: str, metric: str, view: str, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    configs = sorted(diffs["configuration"].unique())
+    for i, config in enumerate(configs):
+        d = diffs[diffs["configuration"] == config].sort_values("fraction")
+        # a small offset per configuration so the intervals do not hide each other
+        x = d["fraction"] * (1.0 + 0.04 * (i - (len(configs) - 1) / 2))
+        err = np.vstack([d["diff"] - d["ci_low"], d["ci_high"] - d["diff"]])
+        ax.errorbar(x, d["diff"], yerr=np.nan_to_num(err), marker="o", capsize=3,
+                    color=f"C{i}", label=config)  # fmt: skip
+    ax.axhline(0.0, color="grey", lw=0.8)
+    _fraction_axis(ax, sorted(diffs["fraction"].unique()))
+    ax.set_ylabel(f"Δ test {metric} vs {ref}")
+    ax.set_title(f"paired difference to {ref}, mean and 95 % CI ({view})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _fraction_axis(ax: plt.Axes, fractions: Sequence[float]) -> None:
+    if len(fractions) > 1 and fractions[-1] / fractions[0] > 4:
+        ax.set_xscale("log")
+    ax.set_xticks(fractions)
+    ax.set_xticklabels([_frac(f) for f in fractions], rotation=45)
+    ax.minorticks_off()
+    ax.set_xlabel("training fraction")
+
+
 def _plot_heatmap(
     matrix: pd.DataFrame,
     xlabels: Sequence[str],
@@ -365,6 +541,18 @@ def _p(p: float) -> str:
     if p is None or math.isnan(p):
         return "–"
     return "<0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def _ci(low: float, high: float) -> str:
+    if math.isnan(low) or math.isnan(high):
+        return "–"
+    return f"[{low:+.4f}, {high:+.4f}]"
+
+
+def _ratio(r: object | None) -> str:
+    if r is None or math.isnan(r.ratio):
+        return "–"
+    return f"{r.ratio:.2f} (p {_p(r.p)}, {r.n})"
 
 
 def _mean_sd(r: object | None) -> str:

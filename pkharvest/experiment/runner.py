@@ -247,6 +247,19 @@ def _run_line(record: RunRecord) -> str:
     return f"{record.spec.key}: test F1 {score}, {record.wall_time_s:.0f} s"
 
 
+def study_settings(
+    corpus_path: Path, split: Sequence[float], similarity_batches: int,
+    options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The settings every run of a folder shares (recorded by the first run, checked later)."""
+    return {
+        "corpus_sha256": file_sha256(corpus_path),
+        "split": list(split),
+        "similarity_batches": similarity_batches,
+        "train": train_options(options),
+    }
+
+
 def run_study(
     corpus: Path | None,
     out_dir: Path,
@@ -264,12 +277,7 @@ def run_study(
     :class:`RunRecord`, ``message`` its test F1 and time)."""
     started = time.perf_counter()
     corpus_path = resolve_corpus_path(corpus)
-    settings = {
-        "corpus_sha256": file_sha256(corpus_path),
-        "split": list(split),
-        "similarity_batches": similarity_batches,
-        "train": train_options(options),
-    }
+    settings = study_settings(corpus_path, split, similarity_batches, options)
     store = RunStore(out_dir)
     store.check_settings(settings)
     done = store.done()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 RUNS_FILE = "runs.duckdb"
 STORE_KIND = "pkharvest-experiment"
 SCHEMA_VERSION = "1"
+#: Seconds a connection waits for another process's lock on the file before giving up.
+LOCK_WAIT_S = 120.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -143,18 +146,31 @@ class RunStore:
         # A foreign file (SQLite, empty, ...) is refused from its header, and DuckDB is never
         # allowed to download an extension to read one.
         check_duckdb_header(self.path)
-        try:
-            con = duckdb.connect(str(self.path), read_only=read_only, config=DUCKDB_CONFIG)
-        except duckdb.IOException as exc:
-            raise StoreError(f"cannot open {self.path}: {first_line(exc)}") from None
-        except duckdb.Error as exc:
-            raise StoreError(
-                f"{self.path} is not a readable DuckDB file: {first_line(exc)}"
-            ) from None
+        con = self._open(read_only)
         try:
             yield con
         finally:
             con.close()
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Connect, waiting up to :data:`LOCK_WAIT_S` while another process (another shard of
+        the grid, a report) holds the file's lock: connections are short, so the wait is
+        too."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only, config=DUCKDB_CONFIG)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise StoreError(f"cannot open {self.path}: {first_line(exc)}") from None
+                log.debug("%s is locked by another process; retrying", self.path)
+                time.sleep(delay)
+                delay = min(1.0, delay * 2)
+            except duckdb.Error as exc:
+                raise StoreError(
+                    f"{self.path} is not a readable DuckDB file: {first_line(exc)}"
+                ) from None
 
     @staticmethod
     def _meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
@@ -165,14 +181,16 @@ class RunStore:
         return row[0] if row else None
 
     # -- settings that every run of the folder must share -------------------------------------
-    def check_settings(self, settings: Mapping[str, Any]) -> None:
+    def check_settings(self, settings: Mapping[str, Any], *, record: bool = True) -> None:
         """Record the study's fixed settings (corpus hash, training options) on first use; on a
         later use, refuse settings that differ, naming each difference, since mixing them would
-        make the stored runs incomparable."""
+        make the stored runs incomparable. ``record=False`` only checks (a dry run)."""
         wanted = json.loads(json.dumps(dict(settings), sort_keys=True, default=str))
-        with self._connect() as con:
+        with self._connect(read_only=not record) as con:
             stored = self._meta(con, "settings")
             if stored is None:
+                if not record:
+                    return
                 con.execute(
                     "INSERT INTO meta VALUES ('settings', ?)", [json.dumps(wanted, sort_keys=True)]
                 )

@@ -227,3 +227,116 @@ def pairing_anova(similarities: pd.DataFrame) -> AnovaResult:
     df = similarities[~similarities["ablated"]].copy()
     df["pair"] = df["task_a"] + "–" + df["task_b"]
     return rm_anova(df, depvar="cosine", subject="run_key", within=["pair"])
+
+
+# -- seed stability and paired differences to the single-task baseline -------------------------
+def seed_variance_tests(
+    data: pd.DataFrame, value: str = "value", by: str = "fraction",
+    group: str = "configuration",
+) -> pd.DataFrame:
+    """Per level of ``by`` (the training fraction), do the seed spreads of the ``group``\\ s
+    (configurations) differ? Levene's test (deviations from the group mean) and the
+    Brown–Forsythe variant (deviations from the group median, robust to skewed scores), both
+    ``scipy.stats.levene``. Groups with fewer than two values are left out; with fewer than two
+    groups left, or no spread at all, the statistics are NaN.
+
+    The seeds are matched across configurations, so the groups are not independent samples as
+    both tests assume: read their p-values as a screen; the paired variance ratios of
+    :func:`variance_ratios` test each configuration against the single-task baseline with the
+    pairing taken into account."""
+    rows = []
+    for level, g in data.dropna(subset=[value]).groupby(by):
+        samples = {k: s[value].to_numpy(float) for k, s in g.groupby(group) if len(s) >= 2}
+        lev = bf = (float("nan"), float("nan"))
+        if len(samples) >= 2 and any(np.ptp(v) > 0 for v in samples.values()):
+            with warnings.catch_warnings():  # a group without spread: scipy warns, we say NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                lev = tuple(map(float, sps.levene(*samples.values(), center="mean")))
+                bf = tuple(map(float, sps.levene(*samples.values(), center="median")))
+        n = sum(len(v) for v in samples.values())
+        rows.append({by: level, "k": len(samples), "n": n,
+                     "levene_w": lev[0], "levene_p": lev[1], "bf_w": bf[0], "bf_p": bf[1]})
+    return pd.DataFrame(rows, columns=[by, "k", "n", "levene_w", "levene_p", "bf_w", "bf_p"])
+
+
+def _paired(
+    data: pd.DataFrame, reference: str, value: str, by: str, group: str, subject: str
+) -> list[tuple[object, str, pd.DataFrame]]:
+    """(level of ``by``, configuration, frame of matched ``x`` = configuration, ``y`` =
+    reference per subject) for every configuration other than ``reference``."""
+    out = []
+    df = data.dropna(subset=[value])
+    for level, g in df.groupby(by):
+        ref = g[g[group] == reference][[subject, value]].rename(columns={value: "y"})
+        if ref.empty:
+            continue
+        for config, c in g[g[group] != reference].groupby(group):
+            pairs = c[[subject, value]].rename(columns={value: "x"}).merge(ref, on=subject)
+            out.append((level, str(config), pairs))
+    return out
+
+
+def variance_ratios(
+    data: pd.DataFrame, reference: str = "none", value: str = "value", by: str = "fraction",
+    group: str = "configuration", subject: str = "seed",
+) -> pd.DataFrame:
+    """Seed variance of each configuration over that of ``reference`` (the single-task
+    baseline) per fraction, over the seeds both ran (matched pairs): ``ratio`` = s²_config /
+    s²_reference (< 1: the configuration is more stable across seeds), with the Pitman–Morgan
+    test of equal variances for paired samples (Pitman 1939, Morgan 1939): var(x) = var(y)
+    exactly when x + y and x − y are uncorrelated, so p is the p-value of Pearson's r between
+    them (``scipy.stats.pearsonr``, t with n − 2 degrees of freedom). Written here because
+    neither scipy nor statsmodels has the paired test; an F-test would treat the matched seeds
+    as independent. NaN below three pairs, or where a variance is zero."""
+    rows = []
+    for level, config, p in _paired(data, reference, value, by, group, subject):
+        n = len(p)
+        var_x = float(p["x"].var(ddof=1)) if n >= 2 else float("nan")
+        var_y = float(p["y"].var(ddof=1)) if n >= 2 else float("nan")
+        ratio = var_x / var_y if n >= 2 and var_y > 0 else float("nan")
+        pm = float("nan")
+        s, d = p["x"] + p["y"], p["x"] - p["y"]
+        if n >= 3 and np.ptp(s) > 0 and np.ptp(d) > 0:
+            pm = float(sps.pearsonr(s, d).pvalue)
+        rows.append({by: level, group: config, "n": n, "var": var_x, "var_ref": var_y,
+                     "sd": float(np.sqrt(var_x)), "sd_ref": float(np.sqrt(var_y)),
+                     "ratio": ratio, "p": pm})
+    columns = [by, group, "n", "var", "var_ref", "sd", "sd_ref", "ratio", "p"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def paired_differences(
+    data: pd.DataFrame, reference: str = "none", value: str = "value", by: str = "fraction",
+    group: str = "configuration", subject: str = "seed", confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Each configuration minus ``reference`` (the single-task baseline) per fraction, paired
+    over matched seeds: n pairs, mean and sd of the differences, the t confidence interval of
+    the mean difference (``scipy.stats.ttest_rel``), the paired t-test p, and that p
+    Holm-adjusted over all the table's rows (``statsmodels`` ``multipletests``: every
+    configuration at every fraction is one comparison). NaN where there are fewer than two
+    pairs; where every difference is the same, the interval is that value and p is NaN."""
+    from statsmodels.stats.multitest import multipletests
+
+    rows = []
+    for level, config, p in _paired(data, reference, value, by, group, subject):
+        d = (p["x"] - p["y"]).to_numpy(float)
+        n = len(d)
+        mean = float(d.mean()) if n else float("nan")
+        sd = float(d.std(ddof=1)) if n >= 2 else float("nan")
+        low = high = pval = float("nan")
+        if n >= 2 and np.ptp(d) > 0:
+            test = sps.ttest_rel(p["x"], p["y"])
+            ci = test.confidence_interval(confidence)
+            low, high, pval = float(ci.low), float(ci.high), float(test.pvalue)
+        elif n >= 2:  # no spread: the difference is known exactly, a test says nothing
+            low = high = mean
+        rows.append({by: level, group: config, "n": n, "mean_ref": float(p["y"].mean()),
+                     "mean": float(p["x"].mean()), "diff": mean, "diff_sd": sd,
+                     "ci_low": low, "ci_high": high, "p": pval})
+    columns = [by, group, "n", "mean_ref", "mean", "diff", "diff_sd", "ci_low", "ci_high", "p"]
+    out = pd.DataFrame(rows, columns=columns)
+    out["p_holm"] = float("nan")
+    tested = out["p"].notna()
+    if tested.any():
+        out.loc[tested, "p_holm"] = multipletests(out.loc[tested, "p"], method="holm")[1]
+    return out
