@@ -187,7 +187,7 @@ def create_app(config: ReviewConfig) -> Starlette:
         given = {k: qp.get(k, "").strip() for k in FILTERS if qp.get(k, "").strip()}
         status = given.get("status", "todo")
         if status not in QUEUE_STATUSES:
-            raise UsageError(f"must be one of {', '.join(QUEUE_STATUSES)}", option="status")
+            raise UsageError(f"must be one of {', '.join(QUEUE_STATUSES)}", field="status")
         return QueueFilter(drug=given.get("drug", ""), parameter=given.get("parameter", ""),
                            population=given.get("population", ""),
                            source=given.get("source", ""), search=given.get("q", ""),
@@ -207,7 +207,7 @@ def create_app(config: ReviewConfig) -> Starlette:
             try:
                 page = max(1, int(request.query_params.get("page", "1")))
             except ValueError:
-                raise UsageError("not a page number", option="page") from None
+                raise UsageError("not a page number", field="page") from None
             with open_store() as store:
                 items = store.review_queue(f, limit=PAGE_SIZE + 1,
                                            offset=(page - 1) * PAGE_SIZE)
@@ -247,7 +247,7 @@ def create_app(config: ReviewConfig) -> Starlette:
         data = {k: str(v) for k, v in form.items()}
         if not hmac.compare_digest(data.get("csrf", ""), csrf_token(request)):
             exc = UsageError("the form's CSRF token is missing or wrong; reload the page",
-                             option="csrf")
+                             field="csrf")
             return data, render(request, "error.html", status=403, message=str(exc))
         return data, None
 
@@ -296,11 +296,11 @@ def create_app(config: ReviewConfig) -> Starlette:
             try:
                 raw = json.loads(data.get("spans", ""))
             except json.JSONDecodeError:
-                raise ReviewInputError("not a JSON list of spans", option="spans") from None
+                raise ReviewInputError("not a JSON list of spans", field="spans") from None
             with open_store(write=True) as store:
                 item = store.review_item(mid)
                 if item.sentence is None:
-                    raise ReviewInputError("a table value has no sentence", option="spans")
+                    raise ReviewInputError("a table value has no sentence", field="spans")
                 spans = check_spans(raw, item.sentence)
                 store.record_spans(mid, spans, reviewer, expect=data.get("version", ""))
         except PkHarvestError as exc:
@@ -315,7 +315,7 @@ def create_app(config: ReviewConfig) -> Starlette:
     # -- JSON API -----------------------------------------------------------------------------
 
     def api_error(exc: PkHarvestError) -> JSONResponse:
-        return JSONResponse({"error": str(exc), "field": exc.option},
+        return JSONResponse({"error": str(exc), "field": exc.field},
                             status_code=_status_code(exc))
 
     async def api_items(request: Request) -> Response:
@@ -325,9 +325,9 @@ def create_app(config: ReviewConfig) -> Starlette:
             try:
                 limit = int(raw)
             except ValueError:
-                raise UsageError(f"not a whole number: {raw!r}", option="limit") from None
+                raise UsageError(f"not a whole number: {raw!r}", field="limit") from None
             if not 1 <= limit <= MAX_API_LIMIT:
-                raise UsageError(f"must be from 1 to {MAX_API_LIMIT}", option="limit")
+                raise UsageError(f"must be from 1 to {MAX_API_LIMIT}", field="limit")
             with open_store() as store:
                 items = store.review_queue(f, limit=limit)
         except PkHarvestError as exc:
@@ -347,16 +347,16 @@ def create_app(config: ReviewConfig) -> Starlette:
         try:
             if request.headers.get("content-type", "").split(";")[0].strip() != \
                     "application/json":
-                raise UsageError("send the decision as application/json", option="body")
+                raise UsageError("send the decision as application/json", field="body")
             try:
                 payload = json.loads(await request.body())
             except (json.JSONDecodeError, UnicodeDecodeError):
-                raise ReviewInputError("not valid JSON", option="body") from None
+                raise ReviewInputError("not valid JSON", field="body") from None
             if not isinstance(payload, dict):
-                raise ReviewInputError("expected a JSON object", option="body")
+                raise ReviewInputError("expected a JSON object", field="body")
             version = payload.get("version")
             if version is not None and not isinstance(version, str):
-                raise ReviewInputError("not a version string", option="version")
+                raise ReviewInputError("not a version string", field="version")
             with open_store(write=True) as store:
                 item = store.review_item(mid)
                 checked = check_decision(payload, item.measurement)

@@ -93,7 +93,7 @@ def write_lines(lines: Iterable[dict[str, Any]], out: Path) -> int:
         os.replace(tmp, out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {out}: {exc.strerror or exc}", option="--out") from None
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}", field="out") from None
     return n
 
 

@@ -39,7 +39,7 @@ MAX_REVIEWER = 80
 
 
 class ReviewInputError(UsageError):
-    """A decision that cannot be recorded; ``option`` names the field."""
+    """A decision that cannot be recorded; ``field`` names it."""
 
 
 @dataclass(frozen=True)
@@ -64,27 +64,27 @@ class Decision:
 
 def check_reviewer(reviewer: Any) -> str:
     if not isinstance(reviewer, str) or not reviewer.strip():
-        raise ReviewInputError("give the reviewer's name", option="reviewer")
+        raise ReviewInputError("give the reviewer's name", field="reviewer")
     reviewer = " ".join(reviewer.split())
     if len(reviewer) > MAX_REVIEWER:
-        raise ReviewInputError(f"longer than {MAX_REVIEWER} characters", option="reviewer")
+        raise ReviewInputError(f"longer than {MAX_REVIEWER} characters", field="reviewer")
     return reviewer
 
 
 def _number(value: Any, name: str) -> float:
     if isinstance(value, bool):
-        raise ReviewInputError(f"not a number: {value!r}", option=name)
+        raise ReviewInputError(f"not a number: {value!r}", field=name)
     if isinstance(value, (int, float)):
         out = float(value)
     elif isinstance(value, str):
         try:
             out = float(value.strip().replace("−", "-").replace(",", ""))
         except ValueError:
-            raise ReviewInputError(f"not a number: {value!r}", option=name) from None
+            raise ReviewInputError(f"not a number: {value!r}", field=name) from None
     else:
-        raise ReviewInputError(f"not a number: {value!r}", option=name)
+        raise ReviewInputError(f"not a number: {value!r}", field=name)
     if not math.isfinite(out):
-        raise ReviewInputError(f"not a finite number: {value!r}", option=name)
+        raise ReviewInputError(f"not a finite number: {value!r}", field=name)
     return out
 
 
@@ -99,21 +99,21 @@ def check_correction(fields: Any, current: Measurement) -> dict[str, Any]:
     (as the pipeline does), so a unit that Pint cannot read or that does not suit the parameter
     is refused naming ``unit``."""
     if not isinstance(fields, Mapping):
-        raise ReviewInputError("expected an object of corrected fields", option="fields")
+        raise ReviewInputError("expected an object of corrected fields", field="fields")
     unknown = sorted(set(fields) - set(CORRECTABLE))
     if unknown:
         raise ReviewInputError(
             f"unknown field(s) {', '.join(map(str, unknown))} (correctable: "
-            f"{', '.join(CORRECTABLE)})", option="fields")
+            f"{', '.join(CORRECTABLE)})", field="fields")
     given = {k: v for k, v in fields.items() if not _blank(v)}
     if not given:
-        raise ReviewInputError("a correction needs at least one field", option="fields")
+        raise ReviewInputError("a correction needs at least one field", field="fields")
     out: dict[str, Any] = {}
     if "parameter" in given:
         key = given["parameter"]
         if not isinstance(key, str) or key not in PARAMETERS:
             raise ReviewInputError(f"{key!r} is not in the parameter vocabulary",
-                                   option="parameter")
+                                   field="parameter")
         out["parameter"] = key
     if "value" in given:
         out["value"] = _number(given["value"], "value")
@@ -122,20 +122,20 @@ def check_correction(fields: Any, current: Measurement) -> dict[str, Any]:
     if "unit" in given:
         unit = given["unit"]
         if not isinstance(unit, str):
-            raise ReviewInputError(f"not a unit: {unit!r}", option="unit")
+            raise ReviewInputError(f"not a unit: {unit!r}", field="unit")
         parsed = parse_unit(unit)
         if not parsed.ok:
-            raise ReviewInputError(f"{unit!r}: {parsed.error or 'not a unit'}", option="unit")
+            raise ReviewInputError(f"{unit!r}: {parsed.error or 'not a unit'}", field="unit")
         out["unit_text"] = unit.strip()
     if "statistic" in given:
         if given["statistic"] not in STATISTICS:
             raise ReviewInputError(f"{given['statistic']!r} is not one of "
-                                   f"{', '.join(STATISTICS)}", option="statistic")
+                                   f"{', '.join(STATISTICS)}", field="statistic")
         out["statistic"] = given["statistic"]
     if "population" in given:
         if given["population"] not in POPULATIONS:
             raise ReviewInputError(f"{given['population']!r} is not one of "
-                                   f"{', '.join(POPULATIONS)}", option="population")
+                                   f"{', '.join(POPULATIONS)}", field="population")
         out["population"] = given["population"]
     if "n" in given:
         n = given["n"]
@@ -143,7 +143,7 @@ def check_correction(fields: Any, current: Measurement) -> dict[str, Any]:
             n = int(n.strip())
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ReviewInputError(f"not a group size (a whole number from 1): {n!r}",
-                                   option="n")
+                                   field="n")
         out["n"] = n
     if {"parameter", "value", "unit_text"} & set(out):
         out.update(_renormalise(out, current))
@@ -168,7 +168,7 @@ def _renormalise(out: Mapping[str, Any], current: Measurement) -> dict[str, Any]
     if mismatch:
         raise ReviewInputError(
             f"{draft.unit_text!r} does not suit the parameter {parameter_text!r}",
-            option="unit" if "unit_text" in out else "parameter")
+            field="unit" if "unit_text" in out else "parameter")
     result: dict[str, Any] = {
         "parameter": done.parameter,
         "unit": done.unit,
@@ -187,11 +187,11 @@ def check_decision(payload: Any, current: Measurement) -> Decision:
     """A decision as posted (``decision``, ``reason``, ``fields``, ``reviewer``), checked
     against the extracted measurement ``current``."""
     if not isinstance(payload, Mapping):
-        raise ReviewInputError("expected a JSON object", option="body")
+        raise ReviewInputError("expected a JSON object", field="body")
     decision = payload.get("decision")
     if decision not in DECISIONS:
         raise ReviewInputError(f"must be one of {', '.join(DECISIONS)}, not {decision!r}",
-                               option="decision")
+                               field="decision")
     reviewer = check_reviewer(payload.get("reviewer"))
     reason = payload.get("reason")
     fields: dict[str, Any] = {}
@@ -200,14 +200,14 @@ def check_decision(payload: Any, current: Measurement) -> Decision:
             reason = "other"
         if reason not in REJECT_REASONS:
             raise ReviewInputError(f"must be one of {', '.join(REJECT_REASONS)}, not {reason!r}",
-                                   option="reason")
+                                   field="reason")
     else:
         reason = None
     if decision == "correct":
         fields = check_correction(payload.get("fields"), current)
     elif payload.get("fields"):
         raise ReviewInputError(f"fields are only for a correction, not {decision!r}",
-                               option="fields")
+                               field="fields")
     return Decision(decision=decision, reviewer=reviewer, reason=reason, fields=fields)
 
 
@@ -218,29 +218,29 @@ def check_spans(raw: Any, text: str) -> list[SpanFix]:
     from pkharvest.corpus.reader import tokenize
 
     if not isinstance(raw, list):
-        raise ReviewInputError("expected a list of spans", option="spans")
+        raise ReviewInputError("expected a list of spans", field="spans")
     tokens = tokenize(text)
     spans: list[SpanFix] = []
     for i, s in enumerate(raw):
         if not isinstance(s, Mapping):
-            raise ReviewInputError(f"span {i} is not an object", option="spans")
+            raise ReviewInputError(f"span {i} is not an object", field="spans")
         label = s.get("label")
         if label not in ENTITY_LABELS:
             raise ReviewInputError(f"span {i}: label {label!r} is not one of "
-                                   f"{', '.join(ENTITY_LABELS)}", option="spans")
+                                   f"{', '.join(ENTITY_LABELS)}", field="spans")
         start, end = s.get("start"), s.get("end")
         if (isinstance(start, bool) or isinstance(end, bool) or not isinstance(start, int)
                 or not isinstance(end, int) or not 0 <= start < end <= len(text)):
             raise ReviewInputError(f"span {i}: offsets {start!r}-{end!r} are not inside the "
-                                   f"sentence (length {len(text)})", option="spans")
+                                   f"sentence (length {len(text)})", field="spans")
         inside = [t for t in tokens if t.start < end and t.end > start and not t.text.isspace()]
         if not inside:
-            raise ReviewInputError(f"span {i}: {text[start:end]!r} holds no word", option="spans")
+            raise ReviewInputError(f"span {i}: {text[start:end]!r} holds no word", field="spans")
         spans.append(SpanFix(inside[0].start, inside[-1].end, label))
     spans = sorted(set(spans), key=lambda sp: (sp.start, sp.end))
     for a, b in itertools.pairwise(spans):
         if b.start < a.end:
             raise ReviewInputError(
                 f"spans overlap: {a.label} {text[a.start:a.end]!r} and {b.label} "
-                f"{text[b.start:b.end]!r}", option="spans")
+                f"{text[b.start:b.end]!r}", field="spans")
     return spans

@@ -129,11 +129,11 @@ def migrate_add_review(con: duckdb.DuckDBPyConnection) -> None:
 
 
 class ReviewNotFoundError(UsageError):
-    """No measurement with that id (``option`` = ``id``)."""
+    """No measurement with that id (``field`` = ``id``)."""
 
 
 class ReviewStaleError(UsageError):
-    """The form or request was made on another state of the item (``option`` = ``version``)."""
+    """The form or request was made on another state of the item (``field`` = ``version``)."""
 
 
 @dataclass(frozen=True)
@@ -208,7 +208,7 @@ class ReviewMixin(StoreConnection):
     def _queue_sql(self, f: QueueFilter, where_id: bool = False) -> tuple[str, dict[str, Any]]:
         if f.status not in QUEUE_STATUSES:
             raise UsageError(f"must be one of {', '.join(QUEUE_STATUSES)}, not {f.status!r}",
-                             option="status")
+                             field="status")
         args: dict[str, Any] = {
             "drug": f.drug.strip().lower(), "parameter": f.parameter.strip(),
             "search": f"%{f.search.strip()}%" if f.search.strip() else "",
@@ -349,7 +349,7 @@ ORDER BY (r.status = 'changed') DESC, (len(m.flags) > 0) DESC, confidence ASC NU
         args["id"] = measurement_id
         items = self._items(sql, args)
         if not items:
-            raise ReviewNotFoundError(f"no measurement with id {measurement_id!r}", option="id")
+            raise ReviewNotFoundError(f"no measurement with id {measurement_id!r}", field="id")
         return items[0]
 
     def review_counts(self) -> dict[str, int]:
@@ -378,7 +378,7 @@ ORDER BY (r.status = 'changed') DESC, (len(m.flags) > 0) DESC, confidence ASC NU
         if expect is not None and expect != item.version:
             raise ReviewStaleError(
                 f"item {item.id} changed since the form was loaded (another decision or a new"
-                " extraction); reload it", option="version")
+                " extraction); reload it", field="version")
 
     def _insert(self, item: ReviewItem, decision: str, reason: str | None,
                 fields: dict[str, Any] | None, reviewer: str) -> int:
@@ -401,7 +401,7 @@ ORDER BY (r.status = 'changed') DESC, (len(m.flags) > 0) DESC, confidence ASC NU
                 raise
             raise StoreError(f"decision on {item.id} not stored: {first_line(exc)}") from exc
         if row is None:  # pragma: no cover - the item was read in this connection
-            raise ReviewNotFoundError(f"no measurement with id {item.id!r}", option="id")
+            raise ReviewNotFoundError(f"no measurement with id {item.id!r}", field="id")
         logger.info("review %s %s by %s", item.id, decision, reviewer)
         return int(row[0])
 
@@ -413,7 +413,7 @@ ORDER BY (r.status = 'changed') DESC, (len(m.flags) > 0) DESC, confidence ASC NU
         item = self.review_item(measurement_id)
         self._check_version(item, expect)
         if decision.decision not in VERDICTS:
-            raise UsageError(f"must be one of {', '.join(VERDICTS)}", option="decision")
+            raise UsageError(f"must be one of {', '.join(VERDICTS)}", field="decision")
         return self._insert(item, decision.decision, decision.reason,
                             dict(decision.fields) if decision.decision == "correct" else None,
                             decision.reviewer)
@@ -425,7 +425,7 @@ ORDER BY (r.status = 'changed') DESC, (len(m.flags) > 0) DESC, confidence ASC NU
         self._check_version(item, expect)
         if item.sentence is None:
             raise UsageError(f"item {measurement_id} has no sentence (a table value)",
-                             option="spans")
+                             field="spans")
         fields = {"spans": [dataclasses.asdict(s) for s in spans]}
         return self._insert(item, SPANS, None, fields, reviewer)
 
