@@ -117,6 +117,33 @@ def test_weighting_schemes():
         LossWeighting("magic", tasks)
 
 
+def test_hybrid_log_variance_leaves_the_floor_when_the_auxiliary_loss_grows():
+    """A small auxiliary loss pushes s under the floor; projected back after each step, s rises
+    again once the loss exceeds exp(floor) = 4 (without the projection it stays stuck below the
+    floor, where the clamp passes no gradient)."""
+    tasks = ("ner", "bcls")
+    hyb = LossWeighting("hybrid", tasks)
+    opt = torch.optim.SGD([hyb.log_vars], lr=0.5)
+
+    def steps(aux_loss: float, n: int) -> None:
+        for _ in range(n):
+            opt.zero_grad()
+            hyb({"ner": torch.tensor(1.0), "bcls": torch.tensor(aux_loss)}).backward()
+            opt.step()
+            hyb.project_()
+
+    steps(0.5, 5)
+    assert float(hyb.log_vars[0]) == pytest.approx(HYBRID_FLOOR)  # held on the floor
+    steps(40.0, 20)
+    assert float(hyb.log_vars[0]) > HYBRID_FLOOR + 0.5  # learns again: optimum log 40
+    # the other schemes are untouched by the projection
+    unc = LossWeighting("uncertainty", tasks)
+    with torch.no_grad():
+        unc.log_vars.fill_(-3.0)
+    unc.project_()
+    assert unc.log_vars.tolist() == [-3.0, -3.0]
+
+
 def test_model_config_validation_and_round_trip(tmp_path):
     c = ModelConfig(labels=("PK",), heads=("ner", "bcls"), max_length=64)
     c.save(tmp_path / "config.json")

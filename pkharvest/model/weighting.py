@@ -14,7 +14,10 @@ Schemes (see docs/model.md):
   their ``s_i`` start at and are clamped to ``≥ log 4`` (:data:`HYBRID_FLOOR`), so that an
   auxiliary task never weighs more than 0.25:
   ``L = L_ner + Σ_aux exp(−max(s_i, log 4))·L_i + max(s_i, log 4)``. Plain uncertainty weighting
-  let the auxiliary losses dominate the shared encoder on this small corpus.
+  let the auxiliary losses dominate the shared encoder on this small corpus. After each
+  optimiser step the trainer projects ``s_i`` back onto the floor (:meth:`LossWeighting.project_`):
+  an auxiliary loss below 4 pushes ``s_i`` under the floor, where the clamp passes no gradient,
+  and without the projection ``s_i`` would stay there even once the loss grows.
 """
 
 from __future__ import annotations
@@ -72,6 +75,12 @@ class LossWeighting(nn.Module):
                 s = torch.clamp(s, min=HYBRID_FLOOR)
             out[t] = float(torch.exp(-s))
         return out
+
+    @torch.no_grad()
+    def project_(self) -> None:
+        """Keep ``hybrid``'s ``s_i`` on or above the floor (call after each optimiser step)."""
+        if self.scheme == "hybrid":
+            self.log_vars.clamp_(min=HYBRID_FLOOR)
 
     def forward(self, losses: dict[str, Tensor]) -> Tensor:
         missing = [t for t in self.active_tasks() if t not in losses]

@@ -363,6 +363,7 @@ def train(
                 torch.nn.utils.clip_grad_norm_(
                     [p for p in net.parameters() if p.requires_grad], config.grad_clip)
             optimizer.step()
+            weighting.project_()
             scheduler.step()
             step += 1
             step_loss = float(loss.detach())
