@@ -27,22 +27,31 @@ def pubmed_url(pmid: str) -> str:
 _INEQUALITIES = "('<', '>', '<=', '>=', '≤', '≥', '=<', '=>')"
 
 
-def _summary_view(name: str, kept: str) -> str:
-    """A summary view over the point estimates for which ``kept`` holds (``left_out``: the
-    value carries a flag that leaves it out by default, :mod:`pkharvest.flags`)."""
-    return f"""
-CREATE OR REPLACE VIEW {name} AS
+# The summary is one table macro, so that the views and queries/parameter_summary.sql (which
+# filters on study context before aggregating) share a single definition. Arguments: drug,
+# parameter key, population, age group, species, route, condition ('' = any) and flagged ('1':
+# keep the values whose flags leave them out by default, :mod:`pkharvest.flags`).
+SUMMARY_MACRO = f"""
+CREATE OR REPLACE MACRO summarise_parameters(
+    p_drug, p_parameter, p_population, p_age_group, p_species, p_route, p_condition, p_flagged
+) AS TABLE
 WITH v AS (
     SELECT lower(drug) AS drug, parameter, measurement_type, unit, pmid, flags,
            value_canonical AS x,
            CASE WHEN value_canonical > 0 THEN ln(value_canonical) END AS lx,
-           {left_out_sql()} AS left_out
-    FROM measurements
+           (p_flagged = '1' OR NOT left_out_by_flags) AS kept
+    FROM evidence
     WHERE parameter IS NOT NULL
       AND value_canonical IS NOT NULL AND isfinite(value_canonical)
       AND (comparator IS NULL OR comparator NOT IN {_INEQUALITIES})
-),
-k AS (SELECT *, {kept} AS kept FROM v)
+      AND (p_drug = '' OR lower(drug) = lower(p_drug))
+      AND (p_parameter = '' OR parameter = p_parameter)
+      AND (p_population = '' OR population = lower(p_population))
+      AND (p_age_group = '' OR age_group = lower(p_age_group))
+      AND (p_species = '' OR species = lower(p_species))
+      AND (p_route = '' OR route = lower(p_route))
+      AND (p_condition = '' OR list_contains(conditions, lower(p_condition)))
+)
 SELECT
     drug, parameter, measurement_type, unit,
     count(DISTINCT pmid) FILTER (WHERE kept) AS n_articles,
@@ -57,7 +66,7 @@ SELECT
     max(x) FILTER (WHERE kept) AS max,
     count(*) FILTER (WHERE kept AND len(flags) > 0) AS n_flagged,
     count(*) FILTER (WHERE NOT kept) AS n_left_out
-FROM k
+FROM v
 GROUP BY drug, parameter, measurement_type, unit
 HAVING count(*) FILTER (WHERE kept) > 0;
 """
@@ -81,8 +90,11 @@ SELECT
 FROM measurements m
 LEFT JOIN sentences s ON s.pmid = m.pmid AND s.idx = m.sentence_idx;
 
-{_summary_view("parameter_summary", "NOT left_out")}
-{_summary_view("parameter_summary_all", "TRUE")}
+{SUMMARY_MACRO}
+CREATE OR REPLACE VIEW parameter_summary AS
+SELECT * FROM summarise_parameters('', '', '', '', '', '', '', '0');
+CREATE OR REPLACE VIEW parameter_summary_all AS
+SELECT * FROM summarise_parameters('', '', '', '', '', '', '', '1');
 """
 
 
