@@ -70,16 +70,7 @@ def _value_key(text: str | None) -> tuple[float | None, float | None, float | No
 
 def gold_records(examples: Iterable[Example]) -> set[Record]:
     """Records of the C_VAL relations of annotated sentences (examples need a PMID)."""
-    out: set[Record] = set()
-    for ex in examples:
-        for rel in ex.relations:
-            if rel.label != "C_VAL" or rel.head.label != "PK":
-                continue
-            value = _value_key(ex.text[rel.child.start : rel.child.end])
-            if value is None or ex.pmid is None:
-                continue
-            out.add((str(ex.pmid), parameter_key(ex.text[rel.head.start : rel.head.end]), value))
-    return out
+    return {r[:3] for r in gold_records_with_unit(examples)}
 
 
 def unit_key(text: str | None) -> UnitKey:
@@ -125,14 +116,8 @@ def measurement_records_with_unit(measurements: Iterable[Measurement]) -> set[Re
 
 
 def measurement_records(measurements: Iterable[Measurement]) -> set[Record]:
-    out: set[Record] = set()
-    for m in measurements:
-        value = _value_key(m.value_text)
-        if value is None:
-            continue
-        param = m.parameter or parameter_key(m.parameter_text)
-        out.add((str(m.pmid), param, value))
-    return out
+    """Records of extracted measurements (see :func:`measurement_records_with_unit`)."""
+    return {r[:3] for r in measurement_records_with_unit(measurements)}
 
 
 def score_records(predicted: set[Any], gold: set[Any]) -> RecordScore:
