@@ -25,7 +25,7 @@ import duckdb
 from pkharvest.errors import StoreError, UsageError, first_line
 from pkharvest.records import Entity, Measurement
 from pkharvest.review.fields import Decision, SpanFix
-from pkharvest.store.connection import StoreConnection
+from pkharvest.store.connection import StoreConnection, now
 
 logger = logging.getLogger(__name__)
 
@@ -214,16 +214,6 @@ class ReviewMixin(StoreConnection):
             "search": f"%{f.search.strip()}%" if f.search.strip() else "",
             "population": f.population.strip(), "source": f.source.strip(),
         }
-        cols = {r[0] for r in self.con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE table_name = 'measurements'"
-            " AND database_name = current_database()").fetchall()}
-        extra = []
-        for name in ("population", "source"):
-            if name in cols:
-                extra.append(f"AND (${name} = '' OR m.{name} = ${name})")
-            else:
-                args.pop(name)
-        evidence = "m.evidence" if "evidence" in cols else "NULL"
         status_filter = {
             "todo": "r.status IN ('todo', 'changed')",
             "done": "r.status = 'done'",
@@ -244,7 +234,7 @@ scored AS (
     FROM g
 )
 SELECT m.* EXCLUDE (lx, med, dev, n_group),
-       s.text AS sentence_text, s.section AS sentence_section, {evidence} AS evidence_text,
+       s.text AS sentence_text, s.section AS sentence_section, m.evidence AS evidence_text,
        (SELECT min(x.score) FROM mentions x WHERE x.pmid = m.pmid
             AND x.sentence_idx = m.sentence_idx
             AND ((x.start = m.parameter_start AND x."end" = m.parameter_end)
@@ -260,8 +250,9 @@ WHERE {status_filter}
   AND ($drug = '' OR lower(m.drug) = $drug)
   AND ($parameter = '' OR m.parameter = $parameter)
   AND ($search = '' OR s.text ILIKE $search OR m.parameter_text ILIKE $search
-       OR m.pmid ILIKE $search OR coalesce({evidence}, '') ILIKE $search)
-  {' '.join(extra)}
+       OR m.pmid ILIKE $search OR coalesce(m.evidence, '') ILIKE $search)
+  AND ($population = '' OR m.population = $population)
+  AND ($source = '' OR m.source = $source)
   {'AND m.id = $id' if where_id else ''}
 ORDER BY (r.status = 'changed') DESC, (len(m.flags) > 0) DESC, confidence ASC NULLS LAST,
          deviation_score DESC NULLS LAST, m.pmid, m.sentence_idx, m.parameter_start, m.id
@@ -391,7 +382,7 @@ ORDER BY (r.status = 'changed') DESC, (len(m.flags) > 0) DESC, confidence ASC NU
                 f" decided_at, extraction, pmid, sentence_idx) SELECT id, $d, $r, $f, $who, $t,"
                 f" {fingerprint_sql('m')}, pmid, sentence_idx FROM measurements m WHERE id = $id"
                 " RETURNING id",
-                {"d": decision, "r": reason, "who": reviewer, "t": _now(), "id": item.id,
+                {"d": decision, "r": reason, "who": reviewer, "t": now(), "id": item.id,
                  "f": json.dumps(fields, sort_keys=True) if fields is not None else None},
             ).fetchone()
             con.commit()
@@ -497,7 +488,3 @@ ORDER BY (r.status = 'changed') DESC, (len(m.flags) > 0) DESC, confidence ASC NU
         return out
 
 
-def _now() -> datetime:
-    from datetime import timezone
-
-    return datetime.now(timezone.utc).replace(tzinfo=None)

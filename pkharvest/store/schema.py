@@ -229,23 +229,6 @@ _MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
 }
 
 
-ARTICLE_COLS = (
-    "pmid", "title", "abstract", "sections", "journal", "year", "doi", "pmcid", "mesh",
-    "chemicals", "publication_types", "language", "fulltext_status",
-)  # fmt: skip
-SENTENCE_COLS = ("pmid", "idx", "section", "start", "end", "text", "pk_score", "kept", "source")
-MENTION_COLS = ("pmid", "sentence_idx", "start", "end", "label", "text", "score")
-MEASUREMENT_COLS = (
-    "id", "pmid", "sentence_idx", "parameter_text", "parameter_start", "parameter_end",
-    "parameter", "value_text", "value_start", "value_end", "value", "value_low", "value_high",
-    "comparator", "deviation_text", "deviation", "deviation_type", "measurement_type",
-    "unit_text", "unit", "value_canonical", "value_low_canonical", "value_high_canonical",
-    "drug", "drug_source", "flags", *(name for name, _ in MEASUREMENT_COLUMNS_V2),
-)  # fmt: skip
-TABLE_COLS = (
-    "pmid", "table_id", "label", "caption", "kind", "header_rows", "grid", "footnotes",
-)  # fmt: skip
-
 _S = pa.string()
 _I = pa.int64()
 _F = pa.float64()
@@ -286,6 +269,13 @@ TABLE_ARROW = pa.schema(
     [("pmid", _S), ("table_id", _S), ("label", _S), ("caption", _S), ("kind", _S),
      ("header_rows", _I), ("grid", pa.list_(pa.list_(_S))), ("footnotes", pa.list_(_S))]
 )  # fmt: skip
+
+# The written columns of each table, in the order of its Arrow schema (one definition).
+ARTICLE_COLS: tuple[str, ...] = tuple(ARTICLE_ARROW.names)
+SENTENCE_COLS: tuple[str, ...] = tuple(SENTENCE_ARROW.names)
+MENTION_COLS: tuple[str, ...] = tuple(MENTION_ARROW.names)
+MEASUREMENT_COLS: tuple[str, ...] = tuple(MEASUREMENT_ARROW.names)
+TABLE_COLS: tuple[str, ...] = tuple(TABLE_ARROW.names)
 
 
 def user_objects(con: duckdb.DuckDBPyConnection) -> int:

@@ -22,7 +22,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +31,8 @@ import pyarrow as pa
 
 from pkharvest.errors import PkHarvestError, StoreError
 from pkharvest.records import (
-    Article,
     ArticleResult,
-    ArticleTable,
     Measurement,
-    Mention,
-    ScoredSentence,
 )
 from pkharvest.store.connection import StoreConnection, cols, now, set_excluded
 from pkharvest.store.runs import BulkFile, upsert_bulk_file
@@ -118,26 +115,10 @@ class WriteMixin(StoreConnection):
         if not batch:
             return WriteCounts()
         self._check_batch(batch)
-        arts = [r.article for r in batch]
-        sents = [s for r in batch for s in r.sentences]
-        ments = [m for r in batch for m in r.mentions]
-        meas = [x for r in batch for x in r.measurements]
-        tabs = [tb for r in batch for tb in r.tables]
-        pmids = sorted({a.pmid for a in arts})
-        con = self.con
-        con.begin()
-        try:
-            counts = self._write(arts, sents, ments, meas, tabs, run_id, model_version)
-            con.commit()
-        except BaseException as exc:
-            con.rollback()
-            if isinstance(exc, PkHarvestError) or not isinstance(exc, Exception):
-                raise
-            shown = ", ".join(pmids[:5]) + (", ..." if len(pmids) > 5 else "")
-            raise StoreError(
-                f"{self.path}: batch of {len(pmids)} article(s) (PMID {shown}) not written,"
-                f" nothing of it stored: {type(exc).__name__}: {exc}"
-            ) from exc
+        pmids = sorted({r.article.pmid for r in batch})
+        shown = ", ".join(pmids[:5]) + (", ..." if len(pmids) > 5 else "")
+        with self._transaction(f"batch of {len(pmids)} article(s) (PMID {shown})"):
+            counts = self._write(batch, run_id, model_version)
         logger.info("stored %s", counts.as_dict())
         return counts
 
@@ -160,14 +141,8 @@ class WriteMixin(StoreConnection):
         gone = sorted(set(deleted))
         batch = list(results)
         self._check_batch(batch)
-        arts = [r.article for r in batch]
-        sents = [s for r in batch for s in r.sentences]
-        ments = [m for r in batch for m in r.mentions]
-        meas = [x for r in batch for x in r.measurements]
-        tabs = [tb for r in batch for tb in r.tables]
         con = self.con
-        con.begin()
-        try:
+        with self._transaction("bulk file batch"):
             removed = 0
             if gone:
                 con.register("_bulk_deleted", pa.table({"pmid": pa.array(gone, pa.string())}))
@@ -179,18 +154,26 @@ class WriteMixin(StoreConnection):
                         removed += int(row[0]) if row else 0
                 finally:
                     con.unregister("_bulk_deleted")
-            counts = (self._write(arts, sents, ments, meas, tabs, run_id, model_version)
-                      if arts else WriteCounts())
+            counts = self._write(batch, run_id, model_version) if batch else WriteCounts()
             if manifest is not None:
                 upsert_bulk_file(con, manifest)
+        return dataclasses.replace(counts, removed=counts.removed + removed)
+
+    @contextmanager
+    def _transaction(self, what: str) -> Iterator[None]:
+        """One transaction: committed when the block ends, rolled back on any failure; an
+        unexpected error becomes a StoreError saying that nothing of ``what`` was stored."""
+        con = self.con
+        con.begin()
+        try:
+            yield
             con.commit()
         except BaseException as exc:
             con.rollback()
             if isinstance(exc, PkHarvestError) or not isinstance(exc, Exception):
                 raise
-            raise StoreError(f"{self.path}: bulk file batch not written, nothing of it stored:"
+            raise StoreError(f"{self.path}: {what} not written, nothing of it stored:"
                              f" {type(exc).__name__}: {exc}") from exc
-        return dataclasses.replace(counts, removed=counts.removed + removed)
 
     @staticmethod
     def _check_batch(batch: list[ArticleResult]) -> None:
@@ -245,15 +228,13 @@ class WriteMixin(StoreConnection):
                     )
 
     def _write(
-        self,
-        arts: list[Article],
-        sents: list[ScoredSentence],
-        ments: list[Mention],
-        meas: list[Measurement],
-        tabs: list[ArticleTable],
-        run_id: int | None,
-        model_version: str,
+        self, batch: list[ArticleResult], run_id: int | None, model_version: str
     ) -> WriteCounts:
+        arts = [r.article for r in batch]
+        sents = [s for r in batch for s in r.sentences]
+        ments = [m for r in batch for m in r.mentions]
+        meas = [x for r in batch for x in r.measurements]
+        tabs = [tb for r in batch for tb in r.tables]
         con = self.con
         bind = {"now": now(), "run": run_id, "mv": model_version}
 
