@@ -50,7 +50,7 @@ from pkharvest.records import (
 )
 from pkharvest.sentences import split_article
 from pkharvest.store import Store
-from pkharvest.study import add_study_context
+from pkharvest.study import add_study_context, apply_study_context
 
 logger = logging.getLogger(__name__)
 
@@ -171,13 +171,30 @@ class Extractor:
                                            mesh=mesh)
 
     def process_article(self, article: Article, query: str | None = None) -> ArticleResult:
-        sentences = split_article(article)
-        scored, mentions, measurements = self.sentences_to_measurements(
-            sentences, title=article.title, chemicals=article.chemicals, query=query,
-            abstract=article.abstract, mesh=article.mesh,
-        )
-        # study context (n, statistic, population, species, route, dose): pkharvest.study
-        return add_study_context(ArticleResult(article, scored, mentions, measurements))
+        """One article's sentences, mentions and measurements with their study context."""
+        return self.process_articles([article], query)[0]
+
+    def process_articles(
+        self, articles: Sequence[Article], query: str | None = None
+    ) -> list[ArticleResult]:
+        """:meth:`process_article` for several articles with ONE ``predict`` call over all
+        their sentences (``bulk`` tags chunks this way; scores do not depend on batching)."""
+        split = [split_article(a) for a in articles]
+        texts = [s.text for sents in split for s in sents]
+        # Every unit reaches the linker (the linker decides; see PKTagger.predict).
+        preds = self.tagger.predict(texts, batch_size=self.batch_size,
+                                    drop_unlinked=False) if texts else []
+        out, at = [], 0
+        for article, sents in zip(articles, split, strict=True):
+            scored, mentions, measurements = predictions_to_measurements(
+                sents, preds[at : at + len(sents)], self.threshold, title=article.title,
+                chemicals=article.chemicals, query=query, abstract=article.abstract,
+                mesh=article.mesh,
+            )
+            at += len(sents)
+            # study context (n, statistic, population, species, route, dose): pkharvest.study
+            out.append(add_study_context(ArticleResult(article, scored, mentions, measurements)))
+        return out
 
     def add_full_text(
         self, result: ArticleResult, fulltext: FullText | None, query: str | None = None
@@ -193,14 +210,17 @@ class Extractor:
             abstract=article.abstract, mesh=article.mesh,
         )
         mark_body(measurements, parts.sentences, fulltext.pmcid if fulltext else None)
-        # study context of the body and table values too (keeps what is set: idempotent)
-        return add_study_context(ArticleResult(
+        sentences = [*result.sentences, *scored]
+        tables = (*result.tables, *parts.tables)
+        # the abstract's values have their study context already (process_article)
+        apply_study_context(article, [*measurements, *parts.measurements], sentences, tables)
+        return ArticleResult(
             dataclasses.replace(article, fulltext_status=parts.status),
-            [*result.sentences, *scored],
+            sentences,
             [*result.mentions, *mentions],
             [*result.measurements, *measurements, *parts.measurements],
-            tables=(*result.tables, *parts.tables),
-        ))
+            tables=tables,
+        )
 
 
 def predictions_to_measurements(

@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from pkharvest.errors import UsageError
-from pkharvest.pipeline import Extractor, load_tagger, predictions_to_measurements
+from pkharvest.pipeline import Extractor, load_tagger
 from pkharvest.records import Article, ArticleResult
 from pkharvest.screen import DEFAULT_THRESHOLD
-from pkharvest.sentences import split_article
-from pkharvest.study import add_study_context
 
 logger = logging.getLogger(__name__)
 
@@ -52,21 +50,8 @@ class ModelSpec:
 
 
 def process_articles(extractor: Extractor, articles: Sequence[Article]) -> list[ArticleResult]:
-    """Split, tag (one ``predict`` call for the whole chunk), filter, link, normalise and add
-    the study context, as :meth:`pkharvest.pipeline.Extractor.process_article` does."""
-    split = [split_article(a) for a in articles]
-    texts = [s.text for sents in split for s in sents]
-    preds = extractor.tagger.predict(texts, batch_size=extractor.batch_size,
-                                     drop_unlinked=False) if texts else []
-    out, at = [], 0
-    for article, sents in zip(articles, split, strict=True):
-        scored, mentions, measurements = predictions_to_measurements(
-            sents, preds[at : at + len(sents)], extractor.threshold,
-            title=article.title, chemicals=article.chemicals, abstract=article.abstract,
-            mesh=article.mesh)
-        at += len(sents)
-        out.append(add_study_context(ArticleResult(article, scored, mentions, measurements)))
-    return out
+    """A chunk of articles through :meth:`pkharvest.pipeline.Extractor.process_articles`."""
+    return extractor.process_articles(articles)
 
 
 class Workers(Protocol):
