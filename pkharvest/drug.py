@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from pkharvest.records import Article, Measurement
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "DRUG_SUFFIXES",
     "DrugMention",
     "attribute_drug",
+    "attribute_measurement_drug",
     "drug_vocabulary",
     "find_drug_mentions",
     "looks_like_drug",
@@ -414,9 +417,9 @@ def attribute_drug(
     evidence used: ``"sentence"``, ``"title"``, ``"abstract"``, ``"chemicals"``, ``"mesh"``,
     ``"query"`` or ``"none"`` (see the module doc for the order). Never raises."""
     try:
-        chems = [c for c in (chemicals or ()) if isinstance(c, str)]
-        headings = [h for h in (mesh or ()) if isinstance(h, str)]
-        lexicon = chems + [h for h in headings if _is_drug_name(h)]
+        chems = tuple(c for c in (chemicals or ()) if isinstance(c, str))
+        headings = tuple(h for h in (mesh or ()) if isinstance(h, str))
+        lexicon = list(_article_lexicon(chems, headings))
         mentions = find_drug_mentions(sentence_text, lexicon, query)
         if mentions:
             pos = parameter_start if isinstance(parameter_start, int) else len(sentence_text)
@@ -424,29 +427,69 @@ def attribute_drug(
             if before:
                 return before[-1].name, "sentence"
             return mentions[0].name, "sentence"
-        in_title = find_drug_mentions(title or "", lexicon, query)
-        if in_title:
-            return in_title[0].name, "title"
-        in_abstract = find_drug_mentions(abstract or "", lexicon, query)
-        if in_abstract:
-            counts = Counter(d.name.lower() for d in in_abstract)
-            top = max(counts.values())
-            first = next(d for d in in_abstract if counts[d.name.lower()] == top)
-            return first.name, "abstract"
-        specific = [c.strip() for c in chems if c.strip() and not _GENERIC_CHEMICAL.search(c)]
-        if specific:
-            return specific[0], "chemicals"
-        drug_headings = [h.strip() for h in headings if _is_drug_name(h)]
-        if drug_headings:
-            return drug_headings[0], "mesh"
-        words = _query_words(query)
-        druglike = [w for w in words if looks_like_drug(w) or w.lower() in drug_vocabulary()]
-        if druglike:
-            return druglike[0].lower(), "query"
-        if len({w.lower() for w in words}) == 1:  # "teicoplanin AND pharmacokinetics"
-            return words[0].lower(), "query"
+        return _article_drug(title or "", abstract or "", chems, headings, query)
     except Exception:  # total by contract
         logger.debug("attribute_drug failed", exc_info=True)
+    return None, "none"
+
+
+def attribute_measurement_drug(
+    m: Measurement,
+    text: str,
+    parameter_start: int | None,
+    article: Article,
+    query: str | None = None,
+) -> None:
+    """Set ``m.drug`` and ``m.drug_source`` by :func:`attribute_drug` over ``text`` (the
+    sentence, or a table's caption) and ``article``; a drug that came only from the query
+    flags the value ``drug_from_query``."""
+    m.drug, m.drug_source = attribute_drug(
+        text, parameter_start, title=article.title, chemicals=article.chemicals, query=query,
+        abstract=article.abstract, mesh=article.mesh,
+    )
+    if m.drug_source == "query" and DRUG_FROM_QUERY not in m.flags:
+        m.flags.append(DRUG_FROM_QUERY)
+
+
+# The lexicon and the article-level fallbacks depend on the article only, not on the value:
+# cached, so that the many values of one article (table cells above all) scan its title and
+# abstract once.
+@lru_cache(maxsize=256)
+def _article_lexicon(chems: tuple[str, ...], headings: tuple[str, ...]) -> tuple[str, ...]:
+    return chems + tuple(h for h in headings if _is_drug_name(h))
+
+
+@lru_cache(maxsize=256)
+def _article_drug(
+    title: str,
+    abstract: str,
+    chems: tuple[str, ...],
+    headings: tuple[str, ...],
+    query: str | None,
+) -> tuple[str | None, str]:
+    """The drug of a value whose sentence names none: title, abstract, chemicals, MeSH, query."""
+    lexicon = list(_article_lexicon(chems, headings))
+    in_title = find_drug_mentions(title, lexicon, query)
+    if in_title:
+        return in_title[0].name, "title"
+    in_abstract = find_drug_mentions(abstract, lexicon, query)
+    if in_abstract:
+        counts = Counter(d.name.lower() for d in in_abstract)
+        top = max(counts.values())
+        first = next(d for d in in_abstract if counts[d.name.lower()] == top)
+        return first.name, "abstract"
+    specific = [c.strip() for c in chems if c.strip() and not _GENERIC_CHEMICAL.search(c)]
+    if specific:
+        return specific[0], "chemicals"
+    drug_headings = [h.strip() for h in headings if _is_drug_name(h)]
+    if drug_headings:
+        return drug_headings[0], "mesh"
+    words = _query_words(query)
+    druglike = [w for w in words if looks_like_drug(w) or w.lower() in drug_vocabulary()]
+    if druglike:
+        return druglike[0].lower(), "query"
+    if len({w.lower() for w in words}) == 1:  # "teicoplanin AND pharmacokinetics"
+        return words[0].lower(), "query"
     return None, "none"
 
 

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pkharvest.drug import DRUG_FROM_QUERY, attribute_drug
+from pkharvest.drug import attribute_measurement_drug
 from pkharvest.fulltext.body import body_sentences
 from pkharvest.fulltext.jats import FullText
 from pkharvest.records import Article, ArticleTable, Measurement, Sentence
@@ -49,17 +49,7 @@ def fulltext_parts(
     for result in extract_tables(fulltext.tables, article.pmid, fulltext.pmcid):
         tables.append(result.table)
         for m in result.measurements:
-            m.drug, m.drug_source = attribute_drug(
-                result.table.caption or "",
-                None,
-                title=article.title,
-                chemicals=article.chemicals,
-                query=query,
-                abstract=article.abstract,
-                mesh=article.mesh,
-            )
-            if m.drug_source == "query" and DRUG_FROM_QUERY not in m.flags:
-                m.flags.append(DRUG_FROM_QUERY)
+            attribute_measurement_drug(m, result.table.caption or "", None, article, query)
             measurements.append(m)
     return FullTextParts(STATUS_OPEN, sentences, tables, measurements)
 
