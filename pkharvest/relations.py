@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pkharvest.corpus.records import ENTITY_LABELS, RELATION_LABELS
 from pkharvest.normalise import unit_suits
 from pkharvest.records import Entity
 
@@ -42,8 +43,6 @@ __all__ = [
     "relations",
 ]
 
-ENTITY_LABELS = ("PK", "VALUE", "UNITS", "RANGE", "COMPARE")
-RELATION_LABELS = ("C_VAL", "D_VAL", "RELATED")
 _VALUE_LABELS = ("VALUE", "RANGE")
 # One placeholder character per entity label in the masked sentence (see _mask): control
 # characters, so that they never collide with letters of the text ("CV%" keeps its "V").

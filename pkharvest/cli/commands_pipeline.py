@@ -96,12 +96,6 @@ def harvest_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 _JSON_OPT = typer.Option(False, "--json", help="Print one JSON object, no table.")
-_PRECISION_OPT = typer.Option(
-    DEFAULT_PRECISION,
-    "--precision",
-    help="Inference precision: int8 (the encoder's Linear layers quantised; faster on a CPU) or "
-    "fp32 (the weights as trained). The store records which one produced its rows.",
-)
 
 
 @contextmanager

@@ -61,12 +61,10 @@ def log_variances(weights: Mapping[str, float], learned: Sequence[str]) -> dict[
 
 def learned_tasks(weighting: str, heads: Sequence[str] = HEADS) -> tuple[str, ...]:
     """The tasks whose s_i is learned: all for ``uncertainty``, the auxiliary ones for
-    ``hybrid``, none otherwise (as in :class:`pkharvest.model.weighting.LossWeighting`)."""
-    if weighting == "uncertainty":
-        return tuple(heads)
-    if weighting == "hybrid":
-        return tuple(h for h in heads if h != "ner")
-    return ()
+    ``hybrid``, none otherwise: :class:`pkharvest.model.weighting.LossWeighting` decides."""
+    from pkharvest.model.weighting import LossWeighting
+
+    return LossWeighting(weighting, tuple(heads)).learned
 
 
 @dataclass

@@ -36,7 +36,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pkharvest.corpus.records import ENTITY_LABELS
-from pkharvest.errors import PkHarvestError, StoreError, StoreLockedError, UsageError
+from pkharvest.errors import PkHarvestError, StoreLockedError, UsageError
 from pkharvest.review.fields import (
     CORRECTABLE,
     PARAMETERS,
@@ -153,15 +153,8 @@ def create_app(config: ReviewConfig) -> Starlette:
         with store_guard:
             if write:
                 store = Store(config.db, lock_timeout=config.lock_wait)
-            else:
-                try:
-                    store = Store(config.db, read_only=True, lock=False)
-                except StoreLockedError:
-                    raise
-                except StoreError as exc:
-                    if "in use" in str(exc) or "lock" in str(exc).lower():
-                        raise StoreLockedError(str(exc)) from None
-                    raise
+            else:  # a store another process writes is StoreLockedError (Store says so)
+                store = Store(config.db, read_only=True, lock=False)
             try:
                 yield store
             finally:
