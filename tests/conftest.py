@@ -66,18 +66,16 @@ def tiny_corpus(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="session")
-def tiny() -> dict:
-    """``TINY_TRAINING``: TrainConfig options for a training run of seconds."""
-    return dict(TINY_TRAINING)
-
-
-@pytest.fixture(scope="session")
 def untrained_model_factory(tmp_path_factory: pytest.TempPathFactory):
     """``make(seed=0) -> Path``: a model folder with freshly initialised heads (no training),
     all five labels: deterministic predictions for ``seed``, fast to build, noise as
     entities."""
 
+    made: dict[int, Path] = {}
+
     def make(seed: int = 0) -> Path:
+        if seed in made:  # one folder per seed for the whole session
+            return made[seed]
         import torch
 
         from pkharvest.model.config import ModelConfig
@@ -86,6 +84,7 @@ def untrained_model_factory(tmp_path_factory: pytest.TempPathFactory):
         torch.manual_seed(seed)
         out = tmp_path_factory.mktemp("untrained") / "m"
         PKTagger.create(ModelConfig(labels=FULL_LABELS)).save(out)
+        made[seed] = out
         return out
 
     return make

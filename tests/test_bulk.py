@@ -15,7 +15,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from pkharvest.bulk import baseline_files, run_bulk
@@ -23,7 +22,6 @@ from pkharvest.cli import app
 from pkharvest.corpus.reader import read_corpus
 from pkharvest.errors import FetchError
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
-from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import PKTagger
 from pkharvest.pipeline import Extractor, run_search
 from pkharvest.progress import ProgressEvent
@@ -35,12 +33,8 @@ QUERY = "pharmacokinetic report"
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(10)
-    tagger = PKTagger.create(ModelConfig(labels=("PK", "VALUE", "UNITS", "RANGE", "COMPARE")))
-    out = tmp_path_factory.mktemp("model") / "m"
-    tagger.save(out)
-    return out
+def model_dir(untrained_model_factory) -> Path:  # type: ignore[no-untyped-def]
+    return untrained_model_factory(10)
 
 
 @pytest.fixture(scope="module")

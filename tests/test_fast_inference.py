@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 from pkharvest.cli import app
 from pkharvest.corpus.reader import read_corpus
 from pkharvest.errors import ModelError, UsageError
-from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import PKTagger, length_buckets, set_threads
 from pkharvest.pipeline import Extractor
 
@@ -25,12 +24,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(10)
-    tagger = PKTagger.create(ModelConfig(labels=("PK", "VALUE", "UNITS", "RANGE", "COMPARE")))
-    out = tmp_path_factory.mktemp("model") / "m"
-    tagger.save(out)
-    return out
+def model_dir(untrained_model_factory) -> Path:  # type: ignore[no-untyped-def]
+    return untrained_model_factory(10)
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,6 @@ from typer.testing import CliRunner
 
 from pkharvest.cli import app
 from pkharvest.errors import StoreError
-from pkharvest.model.config import ModelConfig
-from pkharvest.model.tagger import PKTagger
 from pkharvest.store import Store
 from pkharvest.testing.eutils_server import EutilsServer
 
@@ -24,13 +22,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import torch
-
-    torch.manual_seed(10)
-    out = tmp_path_factory.mktemp("model") / "m"
-    PKTagger.create(ModelConfig(labels=("PK", "VALUE", "UNITS", "RANGE", "COMPARE"))).save(out)
-    return out
+def model_dir(untrained_model_factory) -> Path:  # type: ignore[no-untyped-def]
+    return untrained_model_factory(10)
 
 
 def _pmc_seen(server: EutilsServer, k: int):  # type: ignore[no-untyped-def]

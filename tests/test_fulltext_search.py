@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 
 from pkharvest.cli import app
 from pkharvest.fetch import EutilsClient, RateLimiter, RetryPolicy
-from pkharvest.model.config import ModelConfig
 from pkharvest.model.tagger import PKTagger
 from pkharvest.pipeline import Extractor, refresh_searches, run_search
 from pkharvest.store import Store
@@ -26,15 +25,9 @@ from pkharvest.testing.eutils_server import EutilsServer
 
 
 @pytest.fixture(scope="module")
-def tagger_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tagger_dir(untrained_model: Path) -> Path:
     """An untrained (fresh heads) model folder: deterministic predictions, fast to build."""
-    import torch
-
-    torch.manual_seed(0)
-    tagger = PKTagger.create(ModelConfig(labels=("PK", "VALUE", "UNITS", "RANGE", "COMPARE")))
-    out = tmp_path_factory.mktemp("model") / "m"
-    tagger.save(out)
-    return out
+    return untrained_model
 
 
 @pytest.fixture(scope="module")
