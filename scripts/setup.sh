@@ -8,7 +8,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
-.venv/bin/python -m pip install --quiet -e ".[dev,review]"
+.venv/bin/python -m pip install --quiet -e ".[dev,review,ray]"
 
 # --- Browser for the review app's end-to-end tests (tests/test_review_browser.py) -------------
 # Playwright drives Debian's chromium package (Playwright's own browser download cannot be

@@ -65,6 +65,19 @@ def tiny_corpus(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     return path
 
 
+@pytest.fixture(autouse=True)
+def _torch_threads_restored() -> Iterator[None]:
+    """Each test leaves torch's intra-op thread count as it found it: an in-process `bulk`
+    sets it (one thread per tagger), and scores differ in the last digits between thread
+    counts, so a leaked setting made later comparisons with subprocess runs flaky."""
+    import torch
+
+    before = torch.get_num_threads()
+    yield
+    if torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def untrained_model_factory(tmp_path_factory: pytest.TempPathFactory):
     """``make(seed=0) -> Path``: a model folder with freshly initialised heads (no training),
